@@ -1,0 +1,164 @@
+"""Command line: `voicelive-tui [options]` runs the app; `serve` runs the emulator; `devices` lists devices.
+
+Every failure before the UI starts is one sentence on stderr and exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app import APP_NAME, __version__
+from app.config import DEFAULT_API_VERSION, ConfigError, Settings, default_log_path, load_settings
+from app.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+NO_SETTINGS = (
+    "No Azure Voice Live endpoint is configured. Set AZURE_VOICE_LIVE_ENDPOINT and AZURE_VOICE_LIVE_API_KEY "
+    "(in the environment or a .env file), or pass --endpoint; or try the built-in emulator with: "
+    f"{APP_NAME} --local"
+)
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=APP_NAME,
+        description="Talk to Azure AI Voice Live from the terminal. Subcommands: `serve` runs the local "
+        "emulator on a port, `devices` lists audio devices.",
+        epilog="Keys: m mute, i interrupt, t type a message, q quit. Settings also come from "
+        "AZURE_VOICE_LIVE_ENDPOINT / AZURE_VOICE_LIVE_API_KEY / VOICE_LIVE_MODEL / AZURE_VOICE_LIVE_API_VERSION, "
+        "a .env file and the config file.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    conn = parser.add_argument_group("connection")
+    conn.add_argument("--endpoint", help="resource endpoint, e.g. https://NAME.services.ai.azure.com/")
+    conn.add_argument("--model", help="model name (default gpt-4o)")
+    conn.add_argument("--api-version", help=f"API version (default {DEFAULT_API_VERSION})")
+    conn.add_argument("--auth", choices=["key", "entra"], help="API key or Microsoft Entra ID (default: key if set)")
+    conn.add_argument("--local", action="store_true", default=None,
+                      help="run against the built-in emulator (no Azure needed)")
+    audio = parser.add_argument_group("audio")
+    audio.add_argument("--input-device", metavar="ID|NAME", help="microphone: index or part of the name")
+    audio.add_argument("--output-device", metavar="ID|NAME", help="speaker: index or part of the name")
+    audio.add_argument("--no-audio", action="store_true", help="text mode: no microphone or speaker")
+    audio.add_argument("--jitter-ms", type=int, metavar="MS", help="audio buffered before a reply plays (default 80)")
+    other = parser.add_argument_group("files")
+    other.add_argument("--config", type=Path, metavar="PATH", help="settings file (TOML)")
+    other.add_argument("--log-file", type=Path, metavar="PATH", help=f"log file (default {default_log_path()})")
+    other.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    return parser
+
+
+def _flags(args: argparse.Namespace) -> dict[tuple[str, ...], Any]:
+    return {
+        ("connection", "endpoint"): args.endpoint,
+        ("connection", "model"): args.model,
+        ("connection", "api_version"): args.api_version,
+        ("connection", "auth"): args.auth,
+        ("connection", "local"): args.local,
+        ("audio", "input_device"): args.input_device,
+        ("audio", "output_device"): args.output_device,
+        ("audio", "enabled"): False if args.no_audio else None,
+        ("audio", "jitter_ms"): args.jitter_ms,
+        ("log_file",): args.log_file,
+        ("log_level",): args.log_level,
+    }
+
+
+def _fail(message: str) -> int:
+    print(f"{APP_NAME}: {message}", file=sys.stderr)  # noqa: T201 - the UI is not running yet
+    return 2
+
+
+def run_app(settings: Settings) -> int:
+    from app.audio.engine import AudioEngine
+    from app.emulator.server import EmulatorServer
+    from app.tui import Services, VoiceLiveApp
+
+    log_path = settings.log_file or default_log_path()
+    setup_logging(log_path, settings.log_level, settings.secrets())
+    log.info("%s %s starting (%s)", APP_NAME, __version__, "emulator" if settings.connection.local else "Azure")
+    services = Services()
+    if settings.audio.enabled:
+        services.engine = AudioEngine(
+            input_device=settings.audio.input_device, output_device=settings.audio.output_device,
+            jitter_ms=settings.audio.jitter_ms, echo_gate=settings.audio.echo_gate,
+        )
+        services.engine.muted = settings.audio.muted
+    else:
+        services.audio_error = "Audio is off (--no-audio): running in text mode; press t to type."
+    if settings.connection.local:
+        services.emulator = EmulatorServer()
+    app = VoiceLiveApp(settings, services)
+    app.run()
+    code = app.return_code or 0
+    log.info("exiting with code %d", code)
+    logging.shutdown()
+    return code
+
+
+def serve(argv: Sequence[str]) -> int:
+    from app.emulator.server import EmulatorOptions, EmulatorServer
+
+    parser = argparse.ArgumentParser(prog=f"{APP_NAME} serve", description="Run the local Voice Live emulator.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--api-key", help="key clients must send (default: a random one, printed)")
+    parser.add_argument("--speed", type=float, default=4.0, help="reply audio sent N times faster than real time")
+    parser.add_argument("--session-cap", type=float, default=3600.0, metavar="SECONDS",
+                        help="close each session after this long (the service: 3600)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    server = EmulatorServer(host=args.host, port=args.port, api_key=args.api_key,
+                            options=EmulatorOptions(speed=args.speed, session_cap_s=args.session_cap))
+
+    async def main() -> None:
+        try:
+            await server.start()
+        except OSError as exc:
+            raise SystemExit(_fail(f"cannot listen on {args.host}:{args.port} ({exc.strerror}).")) from None
+        print(f"Voice Live emulator on {server.endpoint}  (endpoint for clients)", flush=True)  # noqa: T201
+        print(f"API key: {server.api_key}    Ctrl+C stops it.", flush=True)  # noqa: T201
+        try:
+            await server.serve_forever()
+        finally:
+            await server.stop()
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(main())
+    return 0
+
+
+def devices() -> int:
+    from app.audio.devices import AudioUnavailable, format_device_table, list_devices
+
+    try:
+        print(format_device_table(list_devices()))  # noqa: T201
+    except AudioUnavailable as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        return serve(argv[1:])
+    if argv[:1] == ["devices"]:
+        return devices()
+    if argv[:1] == ["run"]:
+        argv = argv[1:]
+    args = _run_parser().parse_args(argv)
+    try:
+        settings = load_settings(_flags(args), config_path=args.config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if not settings.connection.local and not settings.connection.endpoint:
+        return _fail(NO_SETTINGS)
+    return run_app(settings)

@@ -1,0 +1,97 @@
+"""The conversation as data: turns in order, their text, and how each ended. No UI, no sockets.
+
+The session keeps one of these (to replay context after a reconnect and to export); the log widget mirrors
+it. Completed turns can be appended to a JSONL transcript as they finish, flushed each time, so a crash
+loses at most the turn in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Role = Literal["user", "assistant", "system"]
+
+
+@dataclass
+class WordTime:
+    offset_ms: int
+    duration_ms: int
+    text: str
+
+
+@dataclass
+class Turn:
+    item_id: str
+    role: Role
+    text: str = ""
+    status: str = "in_progress"  # in_progress | completed | cancelled | failed | incomplete
+    typed: bool = False
+    interrupted_at_ms: int | None = None
+    started_at: float = field(default_factory=time.time)
+    words: list[WordTime] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.status != "in_progress"
+
+    def heard_text(self, played_ms: int) -> str:
+        """The transcript cut after the last word that had started playing by `played_ms`."""
+        heard = [w.text for w in self.words if w.offset_ms < played_ms]
+        return " ".join(heard)
+
+
+class Conversation:
+    def __init__(self, transcript_path: Path | None = None) -> None:
+        self.turns: list[Turn] = []
+        self._by_id: dict[str, Turn] = {}
+        self._transcript_path = transcript_path
+
+    def get(self, item_id: str) -> Turn | None:
+        return self._by_id.get(item_id)
+
+    def add(self, item_id: str, role: Role, text: str = "", *, typed: bool = False) -> Turn:
+        turn = self._by_id.get(item_id)
+        if turn is None:
+            turn = Turn(item_id=item_id, role=role, text=text, typed=typed)
+            self.turns.append(turn)
+            self._by_id[item_id] = turn
+        return turn
+
+    def finish(self, item_id: str, status: str = "completed", text: str | None = None) -> Turn | None:
+        turn = self._by_id.get(item_id)
+        if turn is None or turn.done:
+            return turn
+        if text is not None:
+            turn.text = text
+        turn.status = status
+        self._append_jsonl(turn)
+        return turn
+
+    def replay_items(self) -> list[dict[str, Any]]:
+        """Completed turns as text items, for re-creating context on a new connection."""
+        items = []
+        for turn in self.turns:
+            if not turn.done or not turn.text:
+                continue
+            text = turn.text if turn.interrupted_at_ms is None else turn.heard_text(turn.interrupted_at_ms) or turn.text
+            if turn.role == "assistant":
+                items.append({"type": "message", "role": "assistant", "content": [{"type": "text", "text": text}]})
+            else:
+                items.append({"type": "message", "role": turn.role, "content": [{"type": "input_text", "text": text}]})
+        return items
+
+    def _append_jsonl(self, turn: Turn) -> None:
+        if self._transcript_path is None:
+            return
+        record = asdict(turn)
+        record.pop("words")
+        self._transcript_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._transcript_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())

@@ -1,0 +1,134 @@
+"""The emulator's WebSocket server: the service's handshake rules, then one `EmulatorSession` per socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from app.emulator.session import EmulatorSession
+from app.protocol.endpoint import REALTIME_PATH
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmulatorOptions:
+    """How the emulator behaves; the fault knobs exist for tests and benchmarks."""
+
+    speed: float = 4.0  # reply audio is sent this many times faster than real time
+    chunk_ms: int = 100  # audio per response.audio.delta
+    session_cap_s: float = 3600.0  # the service closes every session after 60 minutes
+    accept_any_token: bool = True  # any non-empty bearer token is accepted
+    bearer_token: str | None = None  # ...unless a specific one is configured
+    latency_ms: float = 0.0  # added before every event sent
+
+
+class EmulatorServer:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
+                 options: EmulatorOptions | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.api_key = api_key if api_key is not None else "local-" + secrets.token_urlsafe(16)
+        self.options = options or EmulatorOptions()
+        self.sessions: list[EmulatorSession] = []
+        self.handshakes: list[dict[str, str]] = []  # headers seen (secrets masked), for tests
+        self._server: Server | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The http:// endpoint a client is given (it becomes ws:// like https becomes wss)."""
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> EmulatorServer:
+        self._server = await serve(self._serve, self.host, self.port, process_request=self._check_request,
+                                   max_size=16 * 1024 * 1024, ping_interval=20)
+        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        log.info("emulator listening on %s", self.endpoint)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> EmulatorServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    # ------------------------------------------------------------------ handshake
+    def _authorised(self, headers: Headers, query: dict[str, list[str]]) -> bool:
+        key = headers.get("api-key") or (query.get("api-key") or [None])[0]
+        if key is not None:
+            return secrets.compare_digest(key, self.api_key)
+        auth = headers.get("Authorization") or (query.get("Authorization") or [""])[0]
+        if auth.lower().startswith("bearer "):
+            token = auth[7:].strip()
+            if self.options.bearer_token is not None:
+                return secrets.compare_digest(token, self.options.bearer_token)
+            return bool(token) and self.options.accept_any_token
+        return False
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        parts = urlsplit(request.path)
+        query = parse_qs(parts.query)
+        self.handshakes.append({k: ("***" if k.lower() in ("api-key", "authorization") else v)
+                                for k, v in request.headers.raw_items()})
+        if not parts.path.endswith(REALTIME_PATH):
+            return connection.respond(HTTPStatus.NOT_FOUND, f"Resource not found: {parts.path}\n")
+        for required in ("api-version", "model"):
+            if not query.get(required):
+                return connection.respond(HTTPStatus.BAD_REQUEST, f"Missing required query parameter '{required}'.\n")
+        if not self._authorised(request.headers, query):
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "Access denied: invalid API key or token.\n")
+        return None
+
+    # ------------------------------------------------------------------ one connection
+    async def _serve(self, ws: ServerConnection) -> None:
+        query = parse_qs(urlsplit(ws.request.path if ws.request else "").query)
+        latency = self.options.latency_ms / 1000
+
+        async def send(event: dict[str, Any]) -> None:
+            if latency:
+                await asyncio.sleep(latency)
+            await ws.send(json.dumps(event, separators=(",", ":")))
+
+        session = EmulatorSession(send, model=(query.get("model") or ["gpt-4o"])[0], speed=self.options.speed,
+                                  chunk_ms=self.options.chunk_ms, session_cap_s=self.options.session_cap_s)
+        self.sessions.append(session)
+
+        async def expire() -> None:
+            await asyncio.sleep(self.options.session_cap_s)
+            await session.error("the session reached its maximum duration", code="session_expired",
+                                kind="server_error")
+            await ws.close(1000, "session expired")
+
+        watchdog = asyncio.create_task(expire())
+        try:
+            await session.start()
+            async for frame in ws:
+                await session.handle(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(Exception):
+                await session.close()

@@ -1,0 +1,80 @@
+"""The emulator's view of a session: the service's defaults, partial updates, validation with a `param`.
+
+Validation reuses the client's pydantic models, so the emulator and the app agree on what is valid.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.protocol.session import SessionConfig
+
+# Fields the service accepts that this emulator stores but does not act on.
+PASSTHROUGH = {
+    "tools", "tool_choice", "parallel_tool_calls", "animation", "avatar", "interim_response", "include",
+    "metadata", "reasoning_effort",
+}
+SERVER_ONLY = {"id", "object", "expires_at", "agent"}
+
+
+def default_session(model: str, session_cap_s: float) -> dict[str, Any]:
+    """What `session.created` carries: the service's own defaults (not the app's)."""
+    return {
+        "id": "sess_" + uuid.uuid4().hex[:20],
+        "object": "realtime.session",
+        "model": model,
+        "expires_at": int(time.time() + session_cap_s),
+        "modalities": ["text", "audio"],
+        "instructions": "",
+        "voice": {"type": "azure-standard", "name": "en-US-AvaNeural", "temperature": 0.8},
+        "input_audio_format": "pcm16",
+        "output_audio_format": "pcm16",
+        "input_audio_sampling_rate": 24000,
+        "turn_detection": {
+            "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500,
+            "create_response": True, "interrupt_response": True, "auto_truncate": False,
+        },
+        "input_audio_noise_reduction": None,
+        "input_audio_echo_cancellation": None,
+        "input_audio_transcription": None,
+        "tools": [],
+        "tool_choice": "auto",
+        "temperature": 0.8,
+        "max_response_output_tokens": "inf",
+    }
+
+
+class SessionUpdateError(ValueError):
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+def apply_update(current: dict[str, Any], update: Any) -> dict[str, Any]:
+    """Merge a partial `session` object into the current one; raise SessionUpdateError naming the param."""
+    if not isinstance(update, dict):
+        raise SessionUpdateError("session must be an object", "session")
+    known = set(SessionConfig.model_fields) | PASSTHROUGH
+    for key in update:
+        if key == "model" and update[key] != current.get("model"):
+            raise SessionUpdateError("the model cannot be changed with session.update", "session.model")
+        if key not in known and key not in SERVER_ONLY:
+            raise SessionUpdateError(f"unknown parameter '{key}'", f"session.{key}")
+    merged = {**current, **{k: v for k, v in update.items() if k not in SERVER_ONLY}}
+    candidate = {k: v for k, v in merged.items() if k in SessionConfig.model_fields}
+    try:
+        validated = SessionConfig.model_validate(candidate)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first["loc"] if not str(p).startswith("function-")]
+        raise SessionUpdateError(first["msg"], ".".join(["session", *loc])) from None
+    # Store the normalised form of what was sent (explicit nulls stay null).
+    normalised = validated.model_dump(mode="json", exclude_none=True)
+    for key in update:
+        if key in SessionConfig.model_fields:
+            merged[key] = normalised.get(key)
+    return merged

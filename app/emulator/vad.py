@@ -1,0 +1,97 @@
+"""An energy voice-activity detector that honours the service's turn-detection parameters.
+
+Audio is judged in 10 ms frames against the shared threshold→dBFS gate (`app.audio.levels`). Times are on
+the input timeline: milliseconds of audio appended since the session began, as the service reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.audio import SAMPLE_RATE
+from app.audio.levels import threshold_to_dbfs, to_dbfs
+
+FRAME = SAMPLE_RATE // 100  # 10 ms
+
+
+@dataclass(frozen=True)
+class VadEvent:
+    kind: str  # "start" | "stop"
+    ms: int
+
+
+class EnergyVad:
+    def __init__(self) -> None:
+        self.enabled = True
+        self.gate_dbfs = threshold_to_dbfs(0.5)
+        self.prefix_ms = 300
+        self.silence_ms = 500
+        self.min_speech_ms = 60
+        self.position = 0  # samples seen
+        self.in_speech = False
+        self._speech_run = 0  # consecutive speech frames while idle
+        self._silence_run = 0  # consecutive silent frames while in speech
+        self._run_start = 0  # sample where the current speech run began
+        self._last_speech_end = 0
+        self._pending = np.zeros(0, dtype=np.int16)
+
+    def configure(self, turn_detection: dict[str, Any] | None) -> None:
+        """Apply a (validated) turn_detection object; None switches the VAD off (manual commit)."""
+        if turn_detection is None:
+            self.enabled = False
+            self.in_speech = False
+            return
+        self.enabled = True
+        self.gate_dbfs = threshold_to_dbfs(float(turn_detection.get("threshold", 0.5)))
+        self.prefix_ms = int(turn_detection.get("prefix_padding_ms", 300))
+        self.silence_ms = int(turn_detection.get("silence_duration_ms", 500))
+        speech = turn_detection.get("speech_duration_ms")
+        self.min_speech_ms = int(speech) if speech is not None else 60
+
+    def feed(self, pcm: npt.NDArray[np.int16]) -> list[VadEvent]:
+        """Advance the timeline by `pcm`; return the speech starts and stops it contains."""
+        data = np.concatenate([self._pending, pcm]) if self._pending.size else pcm
+        usable = len(data) - len(data) % FRAME
+        self._pending = data[usable:].copy()
+        found: list[VadEvent] = []
+        if usable == 0:
+            return found
+        frames = data[:usable].astype(np.float32).reshape(-1, FRAME)
+        rms = np.sqrt(np.mean(frames * frames, axis=1)) / 32768.0
+        for level in rms:
+            start = self.position
+            self.position += FRAME
+            if not self.enabled:
+                continue
+            loud = to_dbfs(float(level)) > self.gate_dbfs
+            if not self.in_speech:
+                if loud:
+                    if self._speech_run == 0:
+                        self._run_start = start
+                    self._speech_run += 1
+                    if self._speech_run * 10 >= self.min_speech_ms:
+                        self.in_speech = True
+                        self._silence_run = 0
+                        self._last_speech_end = self.position
+                        onset = max(0, self._run_start * 1000 // SAMPLE_RATE - self.prefix_ms)
+                        found.append(VadEvent("start", onset))
+                else:
+                    self._speech_run = 0
+            elif loud:
+                self._silence_run = 0
+                self._last_speech_end = self.position
+            else:
+                self._silence_run += 1
+                if self._silence_run * 10 >= self.silence_ms:
+                    self.in_speech = False
+                    self._speech_run = 0
+                    found.append(VadEvent("stop", self._last_speech_end * 1000 // SAMPLE_RATE))
+        return found
+
+    @property
+    def position_ms(self) -> int:
+        return self.position * 1000 // SAMPLE_RATE

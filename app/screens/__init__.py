@@ -1,0 +1,1 @@
+"""Screens: conversation (the main one)."""

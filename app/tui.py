@@ -1,0 +1,230 @@
+"""The App: composes the conversation screen, owns the session worker, routes session notices to widgets.
+
+Services (audio engine, emulator, credential) are handed in by the caller, so tests can pass real ones
+wired to virtual devices or none at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from app.audio.devices import AudioUnavailable
+from app.audio.engine import AudioEngine
+from app.config import Settings
+from app.emulator.server import EmulatorServer
+from app.messages import SessionNotice
+from app.protocol.endpoint import EndpointError, host_of, realtime_url
+from app.screens.conversation import ConversationScreen
+from app.voicelive import notices as nt
+from app.voicelive.auth import CredentialProvider, TokenCredential
+from app.voicelive.session import VoiceLiveSession
+from app.widgets.conversation_log import ConversationLog
+from app.widgets.level_meter import LevelMeter
+from app.widgets.prompt import MessagePrompt
+from app.widgets.status_bar import StatusBar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the App runs on; built by the CLI, or by a test."""
+
+    engine: AudioEngine | None = None
+    emulator: EmulatorServer | None = None
+    credential: TokenCredential | None = None
+    audio_error: str | None = None  # why there is no engine, when there is none
+
+
+class VoiceLiveApp(App[int]):
+    CSS_PATH = "styles.tcss"
+    TITLE = "voicelive-tui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-ctrl"),
+    ]
+
+    def __init__(self, settings: Settings, services: Services | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.services = services or Services()
+        self.session: VoiceLiveSession | None = None
+        self._quitting = False
+        self._ever_connected = False
+
+    # ------------------------------------------------------------------ start-up
+    def on_mount(self) -> None:
+        engine = self.services.engine
+        screen = ConversationScreen(engine.input_level if engine else None, engine.output_level if engine else None)
+        self.push_screen(screen)
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
+        self.start_session()
+
+    @property
+    def log_view(self) -> ConversationLog:
+        return self.screen.query_one(ConversationLog)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.screen.query_one(StatusBar)
+
+    @work(exclusive=True, group="session", name="session", exit_on_error=False)
+    async def start_session(self) -> None:
+        """Start the emulator (if local), the audio, then run the session until it ends."""
+        conn = self.settings.connection
+        emulator = self.services.emulator
+        if emulator is not None and not emulator.port:
+            await emulator.start()
+        endpoint = emulator.endpoint if emulator is not None else (conn.endpoint or "")
+        api_key = emulator.api_key if emulator is not None else (
+            conn.api_key.get_secret_value() if conn.api_key and conn.auth_mode == "key" else None)
+        try:
+            url = realtime_url(endpoint, api_version=conn.api_version, model=conn.model)
+        except EndpointError as exc:
+            self.exit(2, message=str(exc))
+            return
+        credentials = CredentialProvider(api_key=api_key, credential=self.services.credential, scope=conn.token_scope)
+        session = self.session = VoiceLiveSession(
+            url, credentials, self.settings.session, self._emit, api_version=conn.api_version,
+            audio_out=self.services.engine.playback if self.services.engine else None,
+        )
+        self._show_config(host_of(url), emulator is not None)
+        await self._start_audio(session)
+        try:
+            await session.run()
+        finally:
+            await credentials.close()
+
+    async def _start_audio(self, session: VoiceLiveSession) -> None:
+        engine = self.services.engine
+        reason = self.services.audio_error
+        if engine is not None:
+            try:
+                engine.start(asyncio.get_running_loop(), session.submit_audio)
+            except AudioUnavailable as exc:
+                reason = str(exc)
+                self.services.engine = None
+                session.audio_out = None
+        if engine is None or reason:
+            self.status.audio = "text mode"
+            await self.log_view.add_notice(reason or "Audio is off: running in text mode (press t to type).",
+                                           "warning")
+
+    def _show_config(self, host: str, local: bool) -> None:
+        status = self.status
+        status.host, status.local, status.model = host, local, self.settings.connection.model
+        self._show_session(self.settings.session)
+
+    def _show_session(self, config: Any) -> None:
+        status = self.status
+        status.voice = config.voice.name
+        td = config.turn_detection
+        status.vad = f"{td.type} {td.threshold:.2f}" if td else "VAD off"
+        self.screen.query_one("#mic-meter", LevelMeter).threshold = td.threshold if td else None
+
+    def _emit(self, notice: nt.Notice) -> None:
+        self.post_message(SessionNotice(notice))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "session" and event.state == WorkerState.ERROR:
+            log.error("the session worker failed", exc_info=event.worker.error)
+            self.notify(f"The session stopped unexpectedly: {event.worker.error}", severity="error", markup=False)
+
+    # ------------------------------------------------------------------ notices from the session
+    async def on_session_notice(self, message: SessionNotice) -> None:
+        notice = message.notice
+        view = self.log_view
+        match notice:
+            case nt.ConnectionChanged(state=state, detail=detail):
+                self.status.state, self.status.detail = state, detail
+                if state == "connected":
+                    self._ever_connected = True
+                elif state == "failed" and not self._ever_connected and not self._quitting:
+                    await self._shutdown()
+                    self.exit(2, message=detail)
+                elif state in ("failed", "closed") and detail and not self._quitting:
+                    await view.add_notice(detail, "error")
+            case nt.SessionApplied(config=config):
+                self._show_session(config)
+            case nt.SessionRejected(message=text, param=param):
+                await view.add_notice(f"Settings rejected{f' ({param})' if param else ''}: {text}", "error")
+            case nt.SpeechStarted():
+                self.screen.query_one("#mic-meter", LevelMeter).speaking = True
+            case nt.SpeechStopped():
+                self.screen.query_one("#mic-meter", LevelMeter).speaking = False
+            case nt.UserTurnAdded(item_id=item_id, text=text):
+                await view.add_user(item_id, text, typed=text is not None)
+            case nt.UserTranscribed(item_id=item_id, text=text, final=final, failed=failed):
+                turn = view.user_turn(item_id) or await view.add_user(item_id, None)
+                turn.set_text(text if not failed else f"(transcription failed: {text})", final=final, failed=failed)
+                view.follow()
+            case nt.AssistantTurnStarted(item_id=item_id):
+                await view.add_assistant(item_id)
+            case nt.AssistantTextDelta(item_id=item_id, delta=delta):
+                turn = view.assistant_turn(item_id) or await view.add_assistant(item_id)
+                await turn.append(delta)
+                view.follow()
+            case nt.AssistantTurnEnded(item_id=item_id, status=status, text=text, interrupted_at_ms=at,
+                                       heard_text=heard):
+                turn = view.assistant_turn(item_id) or await view.add_assistant(item_id)
+                await turn.finish(status=status, interrupted_at_ms=at, heard_text=heard, full_text=text)
+                view.follow()
+            case nt.ServiceError(message=text, code=code):
+                await view.add_notice(f"Service error{f' ({code})' if code else ''}: {text}", "error")
+            case nt.Info(message=text, level=level):
+                await view.add_notice(text, level)
+            case _:
+                pass
+
+    # ------------------------------------------------------------------ actions
+    def action_toggle_mute(self) -> None:
+        muted = not self.status.muted
+        self.status.muted = muted
+        self.screen.query_one("#mic-meter", LevelMeter).muted = muted
+        if self.services.engine is not None:
+            self.services.engine.muted = muted
+        if self.session is not None:
+            self.session.set_muted(muted)
+
+    def action_interrupt(self) -> None:
+        if self.session is not None:
+            self.session.interrupt()
+
+    def on_message_prompt_sent(self, message: MessagePrompt.Sent) -> None:
+        if self.session is not None:
+            self.session.send_text(message.text)
+
+    async def action_quit(self) -> None:
+        await self._shutdown()
+        self.exit(0)
+
+    async def _shutdown(self) -> None:
+        """Close the socket with 1000, stop the streams and the emulator; bounded so quitting stays fast."""
+        if self._quitting:
+            return
+        self._quitting = True
+        if self.session is not None:
+            try:
+                await asyncio.wait_for(self.session.close(), timeout=0.5)
+            except (asyncio.TimeoutError, Exception):
+                log.warning("closing the socket took too long; leaving anyway")
+        if self.services.engine is not None:
+            self.services.engine.stop()
+        if self.services.emulator is not None:
+            try:
+                await asyncio.wait_for(self.services.emulator.stop(), timeout=0.5)
+            except (asyncio.TimeoutError, Exception):
+                log.warning("stopping the emulator took too long; leaving anyway")
+        logging.getLogger().handlers and [h.flush() for h in logging.getLogger().handlers]
+
+    async def on_unmount(self) -> None:
+        await self._shutdown()

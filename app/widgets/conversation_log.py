@@ -1,0 +1,62 @@
+"""The scrolling log of turns. Follows new content unless the user has scrolled up."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+
+from app.widgets.turn import AssistantTurn, NoticeLine, UserTurn
+
+
+class ConversationLog(VerticalScroll):
+    def __init__(self) -> None:
+        super().__init__(id="conversation-log")
+        self._turns: dict[str, UserTurn | AssistantTurn] = {}
+
+    @property
+    def following(self) -> bool:
+        return self.scroll_y >= self.max_scroll_y - 1
+
+    async def _add(self, widget: Widget) -> None:
+        follow = self.following
+        await self.mount(widget)
+        if follow:
+            self.scroll_end(animate=False, immediate=False)
+
+    def follow(self) -> None:
+        """Call after a turn grew: keep the bottom in view if the user was there."""
+        if self.following:
+            self.scroll_end(animate=False, immediate=False)
+
+    def user_turn(self, item_id: str) -> UserTurn | None:
+        turn = self._turns.get(item_id)
+        return turn if isinstance(turn, UserTurn) else None
+
+    def assistant_turn(self, item_id: str) -> AssistantTurn | None:
+        turn = self._turns.get(item_id)
+        return turn if isinstance(turn, AssistantTurn) else None
+
+    async def add_user(self, item_id: str, text: str | None, *, typed: bool = False) -> UserTurn:
+        existing = self.user_turn(item_id)
+        if existing is not None:
+            return existing
+        turn = UserTurn(item_id, text, typed=typed)
+        self._turns[item_id] = turn
+        await self._add(turn)
+        return turn
+
+    async def add_assistant(self, item_id: str) -> AssistantTurn:
+        existing = self.assistant_turn(item_id)
+        if existing is not None:
+            return existing
+        turn = AssistantTurn(item_id)
+        self._turns[item_id] = turn
+        await self._add(turn)
+        return turn
+
+    async def add_notice(self, text: str, level: str = "information") -> None:
+        await self._add(NoticeLine(text, level=level))
+
+    @property
+    def turn_count(self) -> int:
+        return len(self._turns)
