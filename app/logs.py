@@ -96,6 +96,8 @@ def setup_logging(path: Path, level: str = "INFO", secrets: list[str] | None = N
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     # websockets logs every frame at DEBUG; keep it only when the user asked for DEBUG.
     logging.getLogger("websockets").setLevel(root.level)
+    for noisy in ("markdown_it", "asyncio"):  # parser traces and selector chatter say nothing about us
+        logging.getLogger(noisy).setLevel(max(root.level, logging.INFO))
     logging.captureWarnings(True)
     return handler
 

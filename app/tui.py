@@ -149,7 +149,7 @@ class VoiceLiveApp(App[int]):
                 if state == "connected":
                     self._ever_connected = True
                 elif state == "failed" and not self._ever_connected and not self._quitting:
-                    await self._shutdown()
+                    await self._close_services()
                     self.exit(2, message=detail)
                 elif state in ("failed", "closed") and detail and not self._quitting:
                     await view.add_notice(detail, "error")
@@ -204,10 +204,10 @@ class VoiceLiveApp(App[int]):
             self.session.send_text(message.text)
 
     async def action_quit(self) -> None:
-        await self._shutdown()
+        await self._close_services()
         self.exit(0)
 
-    async def _shutdown(self) -> None:
+    async def _close_services(self) -> None:
         """Close the socket with 1000, stop the streams and the emulator; bounded so quitting stays fast."""
         if self._quitting:
             return
@@ -227,4 +227,4 @@ class VoiceLiveApp(App[int]):
         logging.getLogger().handlers and [h.flush() for h in logging.getLogger().handlers]
 
     async def on_unmount(self) -> None:
-        await self._shutdown()
+        await self._close_services()

@@ -24,6 +24,7 @@ class _Segment:
     item_id: str
     start: int  # write position of the item's first frame
     end: int  # write position after its last frame
+    cut: int | None = None  # read position where a flush stopped it (frames after it were dropped)
 
 
 class PlaybackBuffer:
@@ -95,6 +96,9 @@ class PlaybackBuffer:
                 np.multiply(out[:count], self._fade[:count], out=self._scratch[:count], casting="unsafe")
                 out[:count] = self._scratch[:count]
                 out[count:] = 0
+                for seg in self._segments:
+                    if seg.end > self._handed and seg.cut is None:
+                        seg.cut = self._handed
                 self._handed = self._written  # the rest is dropped
                 self._flush_pending = False
                 self._primed = False
@@ -141,7 +145,7 @@ class PlaybackBuffer:
             seg = self._segment(item_id)
             if seg is None:
                 return 0
-            handed = self._handed
+            handed = self._handed if seg.cut is None else seg.cut
             if self._flush_pending:  # the fade still to come will be heard too
                 handed = min(self._written, handed + len(self._fade))
             return frames_to_ms(min(max(handed - seg.start, 0), seg.end - seg.start))

@@ -144,13 +144,13 @@ class EmulatorSession:
 
     async def _speech_started(self, start_ms: int) -> None:
         self._speech_item = _id("item")
-        td = self.session.get("turn_detection") or {}
-        if self._response is not None and td.get("interrupt_response", True):
-            await self._cancel_response("turn_detected")
+        self._speech_start_ms = start_ms
         self.speech_started_at.append(time.monotonic())
         await self.send({"type": "input_audio_buffer.speech_started", "audio_start_ms": start_ms,
                          "item_id": self._speech_item})
-        self._speech_start_ms = start_ms
+        td = self.session.get("turn_detection") or {}
+        if self._response is not None and td.get("interrupt_response", True):
+            await self._cancel_response("turn_detected")
 
     async def _speech_stopped(self, end_ms: int) -> None:
         item_id = self._speech_item or _id("item")

@@ -166,10 +166,12 @@ class VoiceLiveSession:
         except ev.ProtocolError as exc:
             self._warn.warn(exc.kind, str(exc))
             return
-        handler = getattr(self, "_on_" + event.type.replace(".", "_"), None)
-        if isinstance(event, ev.UnknownEvent) or handler is None:
-            self._warn.warn(f"unhandled event {event.type}", "ignored")
+        if isinstance(event, ev.UnknownEvent):
+            self._warn.warn(f"unknown event type {event.type}", "ignored")
             return
+        handler = getattr(self, "_on_" + event.type.replace(".", "_"), None)
+        if handler is None:
+            return  # a known event this client has no use for (content parts, visemes, ...)
         try:
             handler(event)
         except Exception:  # one bad event must never end the session
@@ -227,7 +229,8 @@ class VoiceLiveSession:
             return
         if self.conversation.get(item_id) is not None:
             return
-        texts = [p.get("text", "") for p in item.get("content", []) if isinstance(p, dict) and p.get("type") == "input_text"]
+        parts = item.get("content") or []
+        texts = [p.get("text", "") for p in parts if isinstance(p, dict) and p.get("type") == "input_text"]
         if texts:
             text = " ".join(str(t) for t in texts)
             self.conversation.add(item_id, role, text, typed=True)
@@ -304,6 +307,8 @@ class VoiceLiveSession:
         if self._active_response == event.response_id or event.response_id is None:
             self._active_response = None
         status = event.status or "completed"
+        if status == "cancelled" and self._assistant_item not in self._interrupted:
+            self._barge_in(send_cancel=False)  # the server cancelled (turn detected): stop what still plays
         for item in event.response.get("output", []) or []:
             item_id = item.get("id") if isinstance(item, dict) else None
             if isinstance(item_id, str):

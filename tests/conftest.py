@@ -1,0 +1,99 @@
+"""Test set-up: virtual sound devices before anything imports sounddevice, and an isolated home.
+
+The virtual devices (../shared/audio/virtual-audio.sh) are started once per run, in pytest_configure,
+because PortAudio enumerates devices when sounddevice is first imported. Tests that need audio use the
+`audio_devices` fixture: it skips with the reason when the devices are unavailable, unless
+VOICELIVE_REQUIRE_AUDIO=1 (as in CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+AUDIO_SCRIPT = Path(os.environ.get("VIRTUAL_AUDIO_SCRIPT", ROOT.parent / "shared" / "audio" / "virtual-audio.sh"))
+_audio_state: dict[str, object] = {"ok": False, "reason": "not started", "started_here": False}
+
+
+def _start_virtual_audio() -> None:
+    if os.environ.get("PULSE_SERVER"):
+        _audio_state.update(ok=True, reason="already running")
+        return
+    if not AUDIO_SCRIPT.exists():
+        _audio_state["reason"] = f"{AUDIO_SCRIPT} not found"
+        return
+    try:
+        out = subprocess.run(["bash", str(AUDIO_SCRIPT), "start"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        _audio_state["reason"] = f"virtual-audio.sh failed: {exc}"
+        return
+    if out.returncode != 0:
+        _audio_state["reason"] = f"virtual-audio.sh start failed: {out.stderr.strip()[-300:]}"
+        return
+    for line in out.stdout.splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, value = line[len("export ") :].split("=", 1)
+            os.environ[key] = value
+    _audio_state.update(ok=True, reason="started", started_here=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _start_virtual_audio()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _audio_state.get("started_here"):
+        subprocess.run(["bash", str(AUDIO_SCRIPT), "stop"], capture_output=True, timeout=30, check=False)
+
+
+@pytest.fixture
+def audio_devices() -> None:
+    """Require working (virtual or real) sound devices."""
+    reason = None
+    if not _audio_state["ok"]:
+        reason = str(_audio_state["reason"])
+    else:
+        from app.audio.devices import AudioUnavailable, list_devices
+
+        try:
+            if not any(d.max_input > 0 for d in list_devices()):
+                reason = "no input device"
+        except AudioUnavailable as exc:
+            reason = str(exc)
+    if reason:
+        if os.environ.get("VOICELIVE_REQUIRE_AUDIO") == "1":
+            pytest.fail(f"audio devices required but unavailable: {reason}")
+        pytest.skip(f"no audio devices: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No test reads or writes the developer's config, logs or .env, or sees their Azure variables."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    for var in ("AZURE_VOICE_LIVE_ENDPOINT", "AZURE_VOICE_LIVE_API_KEY", "VOICE_LIVE_MODEL",
+                "AZURE_VOICE_LIVE_API_VERSION"):
+        monkeypatch.delenv(var, raising=False)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    yield home
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[object]:
+    from app.emulator import EmulatorOptions, EmulatorServer
+
+    server = EmulatorServer(api_key="test-key-0123456789", options=EmulatorOptions(speed=8.0))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

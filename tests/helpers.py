@@ -1,0 +1,132 @@
+"""Signals, recordings and waits shared by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from app.audio import SAMPLE_RATE
+from app.audio.wav import read_wav, write_wav
+
+
+def speechlike(seconds: float = 1.5, *, level: float = 0.3, seed: int = 1) -> npt.NDArray[np.int16]:
+    """Syllable-like bursts (harmonics under a 4 Hz envelope): loud enough for any VAD, never periodic."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 6))
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2
+    signal = voiced * envelope + 0.05 * rng.standard_normal(len(t))
+    ramp = SAMPLE_RATE // 50
+    signal[:ramp] *= np.linspace(0, 1, ramp)
+    signal[-ramp:] *= np.linspace(1, 0, ramp)
+    return (signal / np.max(np.abs(signal)) * level * 32767).astype(np.int16)
+
+
+def silence(seconds: float) -> npt.NDArray[np.int16]:
+    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16)
+
+
+def spoken_wav(path: Path, text: str = "Hello there, this is a test of the voice client.") -> Path:
+    """espeak-ng speech at 24 kHz when available, else a speech-like signal; either way a real WAV."""
+    raw = path.with_suffix(".raw.wav")
+    if shutil.which("espeak-ng") and subprocess.run(["espeak-ng", "-w", str(raw), text], check=False).returncode == 0:
+        samples = read_wav(raw)
+    else:
+        samples = speechlike(2.0)
+    write_wav(path, np.concatenate([samples, silence(0.3)]))
+    return path
+
+
+def correlation(reference: npt.NDArray[np.int16], recording: npt.NDArray[np.int16]) -> tuple[int, float]:
+    """Best lag of `reference` inside `recording` and the normalised correlation there (1.0 = identical)."""
+    ref = reference.astype(np.float64)
+    rec = recording.astype(np.float64)
+    if len(rec) < len(ref):
+        rec = np.concatenate([rec, np.zeros(len(ref) - len(rec))])
+    n = 1 << int(np.ceil(np.log2(len(rec) + len(ref))))
+    corr = np.fft.irfft(np.fft.rfft(rec, n) * np.conj(np.fft.rfft(ref, n)), n)[: len(rec) - len(ref) + 1]
+    lag = int(np.argmax(corr))
+    window = rec[lag : lag + len(ref)]
+    denom = np.sqrt(np.sum(ref * ref) * np.sum(window * window))
+    return lag, float(corr[lag] / denom) if denom else 0.0
+
+
+def pulse_env() -> dict[str, str]:
+    return {**os.environ}
+
+
+class Recorder:
+    """Records a PulseAudio source (e.g. vspeaker.monitor) to a WAV file with parec."""
+
+    def __init__(self, path: Path, device: str = "vspeaker.monitor") -> None:
+        self.path = path
+        self.started = time.monotonic()
+        self._proc = subprocess.Popen(
+            ["parec", "-d", device, "--rate=24000", "--channels=1", "--format=s16le", "--file-format=wav",
+             str(path)],
+            env=pulse_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> npt.NDArray[np.int16]:
+        self._proc.terminate()
+        self._proc.wait(timeout=5)
+        return read_wav(self.path)
+
+
+async def play_into_mic(path: Path) -> None:
+    """Play a WAV into vmicsink (the app's default microphone hears it), without blocking the loop."""
+    proc = await asyncio.create_subprocess_exec("paplay", "-d", "vmicsink", str(path), env=pulse_env())
+    assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
+
+
+async def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> None:
+    """Await until `predicate()` is truthy; fail the test with a clear message on timeout."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+        await asyncio.sleep(interval)
+
+
+class SoftwareSpeaker:
+    """Drains a PlaybackBuffer every 20 ms like an output callback would, recording what it played."""
+
+    def __init__(self, buffer: object) -> None:
+        from app.audio.playback import PlaybackBuffer
+
+        assert isinstance(buffer, PlaybackBuffer)
+        self.buffer = buffer
+        self.played: list[npt.NDArray[np.int16]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        from app.audio import BLOCK_FRAMES
+
+        next_at = time.monotonic()
+        while True:
+            out = np.zeros(BLOCK_FRAMES, dtype=np.int16)
+            self.buffer.fill(out)
+            self.played.append(out)
+            next_at += 0.02
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def recording(self) -> npt.NDArray[np.int16]:
+        return np.concatenate(self.played) if self.played else np.zeros(0, dtype=np.int16)

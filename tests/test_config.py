@@ -1,0 +1,138 @@
+"""Settings precedence (flags > env > .env > TOML > defaults) and one-sentence errors."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from app.config import ConfigError, default_config_path, load_settings, read_toml, save_settings
+from app.protocol.session import SessionConfig
+
+
+def test_defaults_are_the_quickstart_session() -> None:
+    settings = load_settings()
+    td = settings.session.turn_detection
+    assert td is not None and td.type == "azure_semantic_vad"
+    assert (td.threshold, td.prefix_padding_ms, td.silence_duration_ms) == (0.3, 200, 200)
+    assert td.remove_filler_words is False
+    assert td.end_of_utterance_detection is not None
+    assert td.end_of_utterance_detection.model == "semantic_detection_v1"
+    assert settings.session.input_audio_noise_reduction is not None
+    assert settings.session.input_audio_noise_reduction.type == "azure_deep_noise_suppression"
+    assert settings.session.input_audio_echo_cancellation is not None
+    assert settings.session.voice.name == "en-US-Ava:DragonHDLatestNeural"
+    assert settings.session.voice.type == "azure-standard" and settings.session.voice.temperature == 0.8
+    assert settings.connection.model == "gpt-4o" and settings.connection.api_version == "2026-07-15"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_precedence_flags_over_env_over_dotenv_over_toml(tmp_path: Path) -> None:
+    toml = _write(tmp_path / "c.toml", '[connection]\nmodel = "from-toml"\nendpoint = "https://toml/"\n'
+                  'api_version = "toml-v"\n[session.turn_detection]\nthreshold = 0.7\n')
+    dotenv = _write(tmp_path / ".env", "VOICE_LIVE_MODEL=from-dotenv\nAZURE_VOICE_LIVE_ENDPOINT=https://dotenv/\n"
+                    "AZURE_VOICE_LIVE_API_VERSION=dotenv-v\n")
+    env = {"AZURE_VOICE_LIVE_ENDPOINT": "https://env/", "VOICE_LIVE_MODEL": "from-env"}
+    settings = load_settings({("connection", "model"): "from-flag"}, config_path=toml, environ=env, dotenv_path=dotenv)
+    assert settings.connection.model == "from-flag"
+    assert settings.connection.endpoint == "https://env/"
+    assert settings.connection.api_version == "dotenv-v"
+    assert settings.session.turn_detection is not None and settings.session.turn_detection.threshold == 0.7
+
+
+def test_dotenv_never_overrides_the_real_environment_even_when_empty_there(tmp_path: Path) -> None:
+    dotenv = _write(tmp_path / ".env", "AZURE_VOICE_LIVE_API_KEY=from-dotenv\n")
+    settings = load_settings(environ={"AZURE_VOICE_LIVE_API_KEY": ""}, dotenv_path=dotenv)
+    assert settings.connection.api_key is None
+    settings = load_settings(environ={}, dotenv_path=dotenv)
+    assert settings.connection.api_key is not None
+    assert settings.connection.api_key.get_secret_value() == "from-dotenv"
+    assert "from-dotenv" not in repr(settings)
+
+
+def test_dotenv_in_the_working_directory_is_read() -> None:
+    _write(Path.cwd() / ".env", "AZURE_VOICE_LIVE_ENDPOINT=https://cwd/\n")
+    assert load_settings(environ={}).connection.endpoint == "https://cwd/"
+
+
+def test_user_config_file_is_found_in_the_platform_dir() -> None:
+    path = default_config_path()
+    path.parent.mkdir(parents=True)
+    _write(path, "[audio]\njitter_ms = 120\n")
+    assert load_settings(environ={}).audio.jitter_ms == 120
+
+
+@pytest.mark.parametrize(
+    ("toml", "flags", "env", "fragment"),
+    [
+        ("[session.turn_detection]\nthreshold = 2\n", {}, {}, "config file"),
+        ("", {("session", "turn_detection", "silence_duration_ms"): -5}, {}, "command line"),
+        ("[audio]\njiter_ms = 3\n", {}, {}, "audio.jiter_ms is not a known setting"),
+        ("", {}, {"VOICE_LIVE_MODEL": ""}, None),
+    ],
+)
+def test_invalid_values_name_the_source_and_field(tmp_path: Path, toml: str, flags: dict, env: dict,
+                                                  fragment: str | None) -> None:
+    path = _write(tmp_path / "c.toml", toml)
+    if fragment is None:  # an empty variable is treated as unset, not as an error
+        assert load_settings(flags, config_path=path, environ=env).connection.model == "gpt-4o"
+        return
+    with pytest.raises(ConfigError) as info:
+        load_settings(flags, config_path=path, environ=env)
+    message = str(info.value)
+    assert fragment in message
+    assert message.count("\n") == 0 and message.endswith(".")
+
+
+def test_bad_toml_and_missing_config_are_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(config_path=_write(tmp_path / "bad.toml", "[connection\n"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(config_path=tmp_path / "missing.toml")
+
+
+def test_save_is_atomic_round_trips_and_keeps_the_key_out_unless_asked(tmp_path: Path) -> None:
+    settings = load_settings({("session", "turn_detection", "threshold"): 0.42},
+                             environ={"AZURE_VOICE_LIVE_API_KEY": "secret-key-xyz"})
+    path = save_settings(settings, tmp_path / "cfg" / "config.toml")
+    assert "secret-key-xyz" not in path.read_text()
+    assert [p.name for p in path.parent.iterdir()] == ["config.toml"]  # no temp file left behind
+    reloaded = load_settings(config_path=path, environ={})
+    assert reloaded.session == settings.session
+    save_settings(settings, path, save_key=True)
+    assert read_toml(path)["connection"]["api_key"] == "secret-key-xyz"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_session_payload_is_what_the_service_expects() -> None:
+    payload = SessionConfig().to_payload("2026-07-15")
+    assert payload["turn_detection"]["end_of_utterance_detection"] == {
+        "model": "semantic_detection_v1", "threshold_level": "default", "timeout_ms": 1000}
+    assert payload["voice"] == {"type": "azure-standard", "name": "en-US-Ava:DragonHDLatestNeural",
+                                "temperature": 0.8}
+    assert "speech_duration_ms" not in payload["turn_detection"]  # unset fields are omitted
+
+
+def test_legacy_api_version_gets_legacy_end_of_utterance_fields() -> None:
+    eou = SessionConfig().to_payload("2025-05-01-preview")["turn_detection"]["end_of_utterance_detection"]
+    assert eou == {"model": "semantic_detection_v1", "threshold": 0.01, "timeout": 1.0}
+    back = SessionConfig.from_payload(SessionConfig().to_payload("2025-05-01-preview"))
+    assert back.turn_detection is not None and back.turn_detection.end_of_utterance_detection is not None
+    assert back.turn_detection.end_of_utterance_detection.timeout_ms == 1000
+
+
+def test_disabled_turn_detection_is_an_explicit_null() -> None:
+    payload = SessionConfig(turn_detection=None).to_payload()
+    assert "turn_detection" in payload and payload["turn_detection"] is None
+
+
+def test_voice_as_bare_string_and_per_type_requirements() -> None:
+    assert SessionConfig.model_validate({"voice": "alloy"}).voice.type == "openai"
+    with pytest.raises(ValueError, match="endpoint_id"):
+        SessionConfig.model_validate({"voice": {"type": "azure-custom", "name": "x"}})
