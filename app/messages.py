@@ -18,3 +18,20 @@ class SessionNotice(Message):
     def __init__(self, notice: Notice) -> None:
         super().__init__()
         self.notice = notice
+
+
+class EndpointResolved(Message):
+    """The session worker knows where it will connect (host only: never the key)."""
+
+    def __init__(self, host: str, local: bool) -> None:
+        super().__init__()
+        self.host = host
+        self.local = local
+
+
+class AudioModeChanged(Message):
+    """Audio started, or could not (`reason` says why, in one sentence): text mode."""
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__()
+        self.reason = reason

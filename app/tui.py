@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from textual import work
 from textual.app import App
@@ -20,8 +19,9 @@ from app.audio.devices import AudioUnavailable
 from app.audio.engine import AudioEngine
 from app.config import Settings
 from app.emulator.server import EmulatorServer
-from app.messages import SessionNotice
+from app.messages import AudioModeChanged, EndpointResolved, SessionNotice
 from app.protocol.endpoint import EndpointError, host_of, realtime_url
+from app.protocol.session import SessionConfig
 from app.screens.conversation import ConversationScreen
 from app.voicelive import notices as nt
 from app.voicelive.auth import CredentialProvider, TokenCredential
@@ -79,7 +79,10 @@ class VoiceLiveApp(App[int]):
 
     @work(exclusive=True, group="session", name="session", exit_on_error=False)
     async def start_session(self) -> None:
-        """Start the emulator (if local), the audio, then run the session until it ends."""
+        """Start the emulator (if local) and the audio, then run the session until it ends.
+
+        A worker: it reports through messages and never touches a widget.
+        """
         conn = self.settings.connection
         emulator = self.services.emulator
         if emulator is not None and not emulator.port:
@@ -90,21 +93,21 @@ class VoiceLiveApp(App[int]):
         try:
             url = realtime_url(endpoint, api_version=conn.api_version, model=conn.model)
         except EndpointError as exc:
-            self.exit(2, message=str(exc))
+            self.exit(return_code=2, message=str(exc))
             return
         credentials = CredentialProvider(api_key=api_key, credential=self.services.credential, scope=conn.token_scope)
         session = self.session = VoiceLiveSession(
             url, credentials, self.settings.session, self._emit, api_version=conn.api_version,
             audio_out=self.services.engine.playback if self.services.engine else None,
         )
-        self._show_config(host_of(url), emulator is not None)
-        await self._start_audio(session)
+        self.post_message(EndpointResolved(host_of(url), emulator is not None))
+        self._start_audio(session)
         try:
             await session.run()
         finally:
             await credentials.close()
 
-    async def _start_audio(self, session: VoiceLiveSession) -> None:
+    def _start_audio(self, session: VoiceLiveSession) -> None:
         engine = self.services.engine
         reason = self.services.audio_error
         if engine is not None:
@@ -114,17 +117,21 @@ class VoiceLiveApp(App[int]):
                 reason = str(exc)
                 self.services.engine = None
                 session.audio_out = None
-        if engine is None or reason:
-            self.status.audio = "text mode"
-            await self.log_view.add_notice(reason or "Audio is off: running in text mode (press t to type).",
-                                           "warning")
+        elif reason is None:
+            reason = "Audio is off: running in text mode (press t to type)."
+        self.post_message(AudioModeChanged(reason))
 
-    def _show_config(self, host: str, local: bool) -> None:
+    def on_endpoint_resolved(self, message: EndpointResolved) -> None:
         status = self.status
-        status.host, status.local, status.model = host, local, self.settings.connection.model
+        status.host, status.local, status.model = message.host, message.local, self.settings.connection.model
         self._show_session(self.settings.session)
 
-    def _show_session(self, config: Any) -> None:
+    async def on_audio_mode_changed(self, message: AudioModeChanged) -> None:
+        if message.reason:
+            self.status.audio = "text mode"
+            await self.log_view.add_notice(message.reason, "warning")
+
+    def _show_session(self, config: SessionConfig) -> None:
         status = self.status
         status.voice = config.voice.name
         td = config.turn_detection
@@ -136,8 +143,10 @@ class VoiceLiveApp(App[int]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "session" and event.state == WorkerState.ERROR:
-            log.error("the session worker failed", exc_info=event.worker.error)
-            self.notify(f"The session stopped unexpectedly: {event.worker.error}", severity="error", markup=False)
+            error = event.worker.error
+            log.error("the session worker failed", exc_info=error)
+            self.notify(f"The session stopped on an unexpected error ({type(error).__name__}); see the log.",
+                        severity="error")
 
     # ------------------------------------------------------------------ notices from the session
     async def on_session_notice(self, message: SessionNotice) -> None:
@@ -150,7 +159,7 @@ class VoiceLiveApp(App[int]):
                     self._ever_connected = True
                 elif state == "failed" and not self._ever_connected and not self._quitting:
                     await self._close_services()
-                    self.exit(2, message=detail)
+                    self.exit(return_code=2, message=detail)
                 elif state in ("failed", "closed") and detail and not self._quitting:
                     await view.add_notice(detail, "error")
             case nt.SessionApplied(config=config):
@@ -164,19 +173,20 @@ class VoiceLiveApp(App[int]):
             case nt.UserTurnAdded(item_id=item_id, text=text):
                 await view.add_user(item_id, text, typed=text is not None)
             case nt.UserTranscribed(item_id=item_id, text=text, final=final, failed=failed):
-                turn = view.user_turn(item_id) or await view.add_user(item_id, None)
-                turn.set_text(text if not failed else f"(transcription failed: {text})", final=final, failed=failed)
+                user_turn = view.user_turn(item_id) or await view.add_user(item_id, None)
+                shown = f"(transcription failed: {text})" if failed else text
+                user_turn.set_text(shown, final=final, failed=failed)
                 view.follow()
             case nt.AssistantTurnStarted(item_id=item_id):
                 await view.add_assistant(item_id)
             case nt.AssistantTextDelta(item_id=item_id, delta=delta):
-                turn = view.assistant_turn(item_id) or await view.add_assistant(item_id)
-                await turn.append(delta)
+                reply = view.assistant_turn(item_id) or await view.add_assistant(item_id)
+                await reply.append(delta)
                 view.follow()
             case nt.AssistantTurnEnded(item_id=item_id, status=status, text=text, interrupted_at_ms=at,
                                        heard_text=heard):
-                turn = view.assistant_turn(item_id) or await view.add_assistant(item_id)
-                await turn.finish(status=status, interrupted_at_ms=at, heard_text=heard, full_text=text)
+                reply = view.assistant_turn(item_id) or await view.add_assistant(item_id)
+                await reply.finish(status=status, interrupted_at_ms=at, heard_text=heard, full_text=text)
                 view.follow()
             case nt.ServiceError(message=text, code=code):
                 await view.add_notice(f"Service error{f' ({code})' if code else ''}: {text}", "error")
@@ -224,7 +234,8 @@ class VoiceLiveApp(App[int]):
                 await asyncio.wait_for(self.services.emulator.stop(), timeout=0.5)
             except (asyncio.TimeoutError, Exception):
                 log.warning("stopping the emulator took too long; leaving anyway")
-        logging.getLogger().handlers and [h.flush() for h in logging.getLogger().handlers]
+        for handler in logging.getLogger().handlers:
+            handler.flush()
 
     async def on_unmount(self) -> None:
         await self._close_services()

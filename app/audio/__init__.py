@@ -15,4 +15,4 @@ def frames_to_ms(frames: int) -> int:
 
 
 def ms_to_frames(ms: float) -> int:
-    return int(round(ms * SAMPLE_RATE / 1000))
+    return round(ms * SAMPLE_RATE / 1000)

@@ -22,7 +22,8 @@ def load_sounddevice() -> ModuleType:
         raise AudioUnavailable(
             "PortAudio is not installed (apt install libportaudio2), so audio is off: running in text mode."
         ) from None
-    return sounddevice
+    module: ModuleType = sounddevice
+    return module
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,7 @@ def format_device_table(devices: list[DeviceInfo]) -> str:
     lines = ["     #  in out  rate   name (host API)"]
     for d in devices:
         mark = (">" if d.is_default_input else " ") + ("<" if d.is_default_output else " ")
-        lines.append(
-            f"{mark} {d.index:3d}  {d.max_input:2d} {d.max_output:3d}  {d.default_rate / 1000:4.1f}k  {d.name} ({d.host_api})"
-        )
+        counts = f"{d.max_input:2d} {d.max_output:3d}  {d.default_rate / 1000:4.1f}k"
+        lines.append(f"{mark} {d.index:3d}  {counts}  {d.name} ({d.host_api})")
     lines.append("> default input   < default output")
     return "\n".join(lines)

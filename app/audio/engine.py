@@ -99,7 +99,7 @@ class AudioEngine:
         if self.echo_gate and self.output_level.rms > 0.002 and self.input_level.rms < 2.0 * self.output_level.rms:
             self.gated_blocks += 1
             return
-        try:
+        try:  # noqa: SIM105 - no context-manager object on the audio thread
             self._loop.call_soon_threadsafe(self._sink, block.tobytes())
         except RuntimeError:  # the loop is closing: we are quitting
             pass

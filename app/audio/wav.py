@@ -23,7 +23,7 @@ def resample(samples: npt.NDArray[np.int16], rate_in: int, rate_out: int = SAMPL
     """Linear-interpolation resampling of mono int16."""
     if rate_in == rate_out or samples.size == 0:
         return samples
-    count = int(round(len(samples) * rate_out / rate_in))
+    count = round(len(samples) * rate_out / rate_in)
     positions = np.arange(count, dtype=np.float64) * (rate_in / rate_out)
     out = np.interp(positions, np.arange(len(samples), dtype=np.float64), samples.astype(np.float64))
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)

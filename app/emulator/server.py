@@ -76,7 +76,7 @@ class EmulatorServer:
 
     # ------------------------------------------------------------------ handshake
     def _authorised(self, headers: Headers, query: dict[str, list[str]]) -> bool:
-        key = headers.get("api-key") or (query.get("api-key") or [None])[0]
+        key = headers.get("api-key") or next(iter(query.get("api-key", [])), None)
         if key is not None:
             return secrets.compare_digest(key, self.api_key)
         auth = headers.get("Authorization") or (query.get("Authorization") or [""])[0]

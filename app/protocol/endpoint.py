@@ -36,7 +36,9 @@ def realtime_url(endpoint: str, *, api_version: str, model: str) -> str:
         )
     scheme = _SCHEMES.get(parts.scheme.lower())
     if scheme is None:
-        raise EndpointError(f"The endpoint scheme {parts.scheme!r} is not supported; use https:// (or http:// locally).")
+        raise EndpointError(
+            f"The endpoint scheme {parts.scheme!r} is not supported; use https:// (or http:// locally)."
+        )
     path = parts.path.rstrip("/")
     if not path.endswith(REALTIME_PATH):
         path += REALTIME_PATH

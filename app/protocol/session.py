@@ -21,6 +21,7 @@ TurnDetectionType = Literal[
 NoiseReductionType = Literal["azure_deep_noise_suppression", "near_field", "far_field"]
 EouModel = Literal["semantic_detection_v1", "semantic_detection_v1_en", "semantic_detection_v1_multilingual"]
 ThresholdLevel = Literal["low", "medium", "high", "default"]
+Modality = Literal["text", "audio"]
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
 
 # The legacy (2025-05-01-preview) end-of-utterance fields took a float threshold and a timeout in seconds.
@@ -105,7 +106,7 @@ class SessionConfig(_Model):
     """Everything `session.update` can carry that this client lets a user set."""
 
     instructions: str = "You are a helpful AI assistant responding in natural, engaging language."
-    modalities: list[Literal["text", "audio"]] = Field(default_factory=lambda: ["text", "audio"], min_length=1)
+    modalities: list[Modality] = Field(default_factory=lambda: list[Modality](["text", "audio"]), min_length=1)
     voice: Voice = Field(default_factory=Voice)
     input_audio_format: Literal["pcm16"] = "pcm16"
     output_audio_format: Literal["pcm16"] = "pcm16"

@@ -1,0 +1,85 @@
+"""The command line: help, the no-settings sentence, config errors, and the app under tmux."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from app.cli import NO_SETTINGS, main
+
+
+def test_no_settings_says_how_to_set_them_and_offers_local(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert NO_SETTINGS in err and "--local" in err and "Traceback" not in err
+
+
+def test_invalid_config_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[session.turn_detection]\nthreshold = 7\n")
+    assert main(["--local", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "session.turn_detection.threshold" in err and str(cfg) in err
+
+
+def test_unreachable_endpoint_exits_with_its_sentence(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "--endpoint", "http://127.0.0.1:9", "--no-audio", "--log-file",
+         str(tmp_path / "l.log")],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "AZURE_VOICE_LIVE_API_KEY": "k-123456"},
+    )
+    assert out.returncode == 2
+    assert "Nothing is listening at 127.0.0.1:9" in out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_help_lists_the_options() -> None:
+    out = subprocess.run([sys.executable, "-m", "app", "--help"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0
+    for flag in ("--endpoint", "--local", "--input-device", "--no-audio", "--config", "--log-file"):
+        assert flag in out.stdout
+
+
+def _command() -> list[str]:
+    exe = shutil.which("voicelive-tui", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "app"]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_local_under_tmux_shows_a_readable_screen_and_quits(tmp_path: Path) -> None:
+    session = "vl-" + uuid.uuid4().hex[:8]
+    log_file = tmp_path / "app.log"
+    command = " ".join([*_command(), "--local", "--log-file", str(log_file)]) + "; echo EXIT=$?; sleep 30"
+    env_args = [arg for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_COOKIE", "XDG_CONFIG_HOME",
+                                "XDG_STATE_HOME") if key in os.environ for arg in ("-e", f"{key}={os.environ[key]}")]
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", *env_args, command],
+                   check=True)
+    try:
+        screen = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                    text=True).stdout
+            if "connected" in screen:
+                break
+            time.sleep(0.3)
+        assert "connected" in screen and "emulator" in screen, screen
+        for label in ("Mute", "Interrupt", "Type", "Quit"):
+            assert label in screen, screen
+        assert "Traceback" not in screen
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "EXIT=" not in screen:
+            time.sleep(0.2)
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                    text=True).stdout
+        assert "EXIT=0" in screen, screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)

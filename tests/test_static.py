@@ -1,0 +1,47 @@
+"""The house rules, checked in the test run: layering contracts, lint and types."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which(tool, path=str(BIN)) or shutil.which(tool)
+    if exe is None:
+        pytest.skip(f"{tool} is not installed (pip install -e '.[test]')")
+    return subprocess.run([exe, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_layering_contracts_hold() -> None:
+    out = _run("lint-imports")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ruff_is_clean() -> None:
+    out = _run("ruff", "check", "app", "tests", "bench")
+    assert out.returncode == 0, out.stdout
+
+
+def test_mypy_is_clean() -> None:
+    out = _run("mypy", "app")
+    assert out.returncode == 0, out.stdout
+
+
+def test_styles_ship_in_the_wheel(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                          "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {out.stderr[-200:]}")
+    import zipfile
+
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "app/styles.tcss" in names and "app/cli.py" in names
