@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from app import APP_NAME
 from app.protocol.endpoint import ENTRA_SCOPE
-from app.protocol.session import SessionConfig
+from app.protocol.session import NULLABLE, SessionConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -187,7 +187,10 @@ def load_settings(
             _set(flag_layer, key_path, value)
     layers.append(("the command line", flag_layer))
 
-    data: dict[str, Any] = {}
+    # Partial overrides (a threshold in the TOML file) apply on top of the full defaults.
+    data: dict[str, Any] = Settings().model_dump(mode="json", exclude_none=True)
+    for key in NULLABLE:
+        data["session"].setdefault(key, None)
     settings = Settings()
     for source, layer in layers:
         if not layer:

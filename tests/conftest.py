@@ -27,6 +27,7 @@ def _start_virtual_audio() -> None:
     if not AUDIO_SCRIPT.exists():
         _audio_state["reason"] = f"{AUDIO_SCRIPT} not found"
         return
+    already = _daemon_running()
     try:
         out = subprocess.run(["bash", str(AUDIO_SCRIPT), "start"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -39,7 +40,18 @@ def _start_virtual_audio() -> None:
         if line.startswith("export ") and "=" in line:
             key, value = line[len("export ") :].split("=", 1)
             os.environ[key] = value
-    _audio_state.update(ok=True, reason="started", started_here=True)
+    # Stop it at the end only if this run started it: another run (or CI) may be using it.
+    _audio_state.update(ok=True, reason="started", started_here=not already)
+
+
+def _daemon_running() -> bool:
+    env = subprocess.run(["bash", str(AUDIO_SCRIPT), "env"], capture_output=True, text=True, timeout=30)
+    exports = dict(line[len("export ") :].split("=", 1) for line in env.stdout.splitlines() if "=" in line)
+    try:
+        probe = subprocess.run(["pactl", "info"], capture_output=True, timeout=10, env={**os.environ, **exports})
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -46,6 +46,14 @@ def test_precedence_flags_over_env_over_dotenv_over_toml(tmp_path: Path) -> None
     assert settings.session.turn_detection is not None and settings.session.turn_detection.threshold == 0.7
 
 
+def test_a_partial_override_keeps_the_other_defaults(tmp_path: Path) -> None:
+    toml = _write(tmp_path / "c.toml", "[session.turn_detection]\nthreshold = 0.7\n[session.voice]\nname = \"en-US-Guy\"\n")
+    session = load_settings(config_path=toml, environ={}).session
+    assert session.turn_detection is not None and session.turn_detection.type == "azure_semantic_vad"
+    assert session.turn_detection.threshold == 0.7 and session.turn_detection.silence_duration_ms == 200
+    assert session.voice.name == "en-US-Guy" and session.voice.temperature == 0.8
+
+
 def test_dotenv_never_overrides_the_real_environment_even_when_empty_there(tmp_path: Path) -> None:
     dotenv = _write(tmp_path / ".env", "AZURE_VOICE_LIVE_API_KEY=from-dotenv\n")
     settings = load_settings(environ={"AZURE_VOICE_LIVE_API_KEY": ""}, dotenv_path=dotenv)

@@ -40,7 +40,7 @@ class Voice(_Model):
 
     type: VoiceType = "azure-standard"
     name: str = Field("en-US-Ava:DragonHDLatestNeural", min_length=1)
-    temperature: float | None = Field(0.8, ge=0.0, le=1.0)
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
     endpoint_id: str | None = None
     model: str | None = None
     rate: str | None = None
@@ -65,16 +65,20 @@ class EndOfUtterance(_Model):
 
 
 class TurnDetection(_Model):
-    """Voice activity detection. Threshold is the service's 0–1 speech probability."""
+    """Voice activity detection. Threshold is the service's 0–1 speech probability.
 
-    type: TurnDetectionType = "azure_semantic_vad"
-    threshold: float = Field(0.3, ge=0.0, le=1.0)
-    prefix_padding_ms: int = Field(200, ge=0, le=5000)
-    silence_duration_ms: int = Field(200, ge=0, le=10000)
+    Field defaults are the service's own (what it does when a field is absent); the app's defaults, the
+    quickstart's, are `quickstart_turn_detection()`.
+    """
+
+    type: TurnDetectionType = "server_vad"
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    prefix_padding_ms: int = Field(300, ge=0, le=5000)
+    silence_duration_ms: int = Field(500, ge=0, le=10000)
     speech_duration_ms: int | None = Field(None, ge=0)
-    remove_filler_words: bool | None = False
+    remove_filler_words: bool | None = None
     languages: list[str] | None = None
-    end_of_utterance_detection: EndOfUtterance | None = Field(default_factory=EndOfUtterance)
+    end_of_utterance_detection: EndOfUtterance | None = None
     create_response: bool | None = None
     interrupt_response: bool | None = None
     auto_truncate: bool | None = None
@@ -87,6 +91,12 @@ class TurnDetection(_Model):
     @property
     def interrupts_response(self) -> bool:
         return self.interrupt_response is not False
+
+
+def quickstart_turn_detection() -> TurnDetection:
+    """The Voice Live quickstart's turn detection: semantic VAD, quick to answer."""
+    return TurnDetection(type="azure_semantic_vad", threshold=0.3, prefix_padding_ms=200, silence_duration_ms=200,
+                         remove_filler_words=False, end_of_utterance_detection=EndOfUtterance())
 
 
 class NoiseReduction(_Model):
@@ -102,16 +112,20 @@ class Transcription(_Model):
     language: str | None = None
 
 
+NULLABLE = ("turn_detection", "input_audio_noise_reduction", "input_audio_echo_cancellation",
+            "input_audio_transcription")
+
+
 class SessionConfig(_Model):
     """Everything `session.update` can carry that this client lets a user set."""
 
     instructions: str = "You are a helpful AI assistant responding in natural, engaging language."
     modalities: list[Modality] = Field(default_factory=lambda: list[Modality](["text", "audio"]), min_length=1)
-    voice: Voice = Field(default_factory=Voice)
+    voice: Voice = Field(default_factory=lambda: Voice(temperature=0.8))
     input_audio_format: Literal["pcm16"] = "pcm16"
     output_audio_format: Literal["pcm16"] = "pcm16"
     input_audio_sampling_rate: Literal[24000] = 24000
-    turn_detection: TurnDetection | None = Field(default_factory=TurnDetection)
+    turn_detection: TurnDetection | None = Field(default_factory=quickstart_turn_detection)
     input_audio_noise_reduction: NoiseReduction | None = Field(default_factory=NoiseReduction)
     input_audio_echo_cancellation: EchoCancellation | None = Field(default_factory=EchoCancellation)
     input_audio_transcription: Transcription | None = Field(default_factory=Transcription)
@@ -134,7 +148,7 @@ class SessionConfig(_Model):
         is sent as an explicit JSON null, which is how the service is told to switch it off.
         """
         payload = self.model_dump(mode="json", exclude_none=True)
-        for key in ("turn_detection", "input_audio_noise_reduction", "input_audio_echo_cancellation"):
+        for key in NULLABLE:
             if getattr(self, key) is None:
                 payload[key] = None
         eou = (payload.get("turn_detection") or {}).get("end_of_utterance_detection")
