@@ -47,7 +47,8 @@ def test_precedence_flags_over_env_over_dotenv_over_toml(tmp_path: Path) -> None
 
 
 def test_a_partial_override_keeps_the_other_defaults(tmp_path: Path) -> None:
-    toml = _write(tmp_path / "c.toml", "[session.turn_detection]\nthreshold = 0.7\n[session.voice]\nname = \"en-US-Guy\"\n")
+    text = '[session.turn_detection]\nthreshold = 0.7\n[session.voice]\nname = "en-US-Guy"\n'
+    toml = _write(tmp_path / "c.toml", text)
     session = load_settings(config_path=toml, environ={}).session
     assert session.turn_detection is not None and session.turn_detection.type == "azure_semantic_vad"
     assert session.turn_detection.threshold == 0.7 and session.turn_detection.silence_duration_ms == 200
