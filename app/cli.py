@@ -114,10 +114,20 @@ def serve(argv: Sequence[str]) -> int:
     parser.add_argument("--speed", type=float, default=4.0, help="reply audio sent N times faster than real time")
     parser.add_argument("--session-cap", type=float, default=3600.0, metavar="SECONDS",
                         help="close each session after this long (the service: 3600)")
+    faults = parser.add_argument_group("fault injection (for testing clients)")
+    faults.add_argument("--latency-ms", type=float, default=0.0, help="delay before every event sent")
+    faults.add_argument("--drop-after", type=float, metavar="SECONDS", help="abort each connection after this long")
+    faults.add_argument("--drop-after-events", type=int, metavar="N", help="abort each connection after N events")
+    faults.add_argument("--error-after-events", type=int, metavar="N", help="send a server error after N events")
+    faults.add_argument("--unknown-every", type=int, metavar="N", help="send an unknown event type every N events")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    server = EmulatorServer(host=args.host, port=args.port, api_key=args.api_key,
-                            options=EmulatorOptions(speed=args.speed, session_cap_s=args.session_cap))
+    options = EmulatorOptions(
+        speed=args.speed, session_cap_s=args.session_cap, latency_ms=args.latency_ms, drop_after_s=args.drop_after,
+        drop_after_events=args.drop_after_events, error_after_events=args.error_after_events,
+        unknown_event_every=args.unknown_every,
+    )
+    server = EmulatorServer(host=args.host, port=args.port, api_key=args.api_key, options=options)
 
     async def main() -> None:
         try:

@@ -33,6 +33,10 @@ class EmulatorOptions:
     accept_any_token: bool = True  # any non-empty bearer token is accepted
     bearer_token: str | None = None  # ...unless a specific one is configured
     latency_ms: float = 0.0  # added before every event sent
+    drop_after_s: float | None = None  # abort the TCP connection (no close frame) after this long
+    drop_after_events: int | None = None  # ...or after sending this many events
+    error_after_events: int | None = None  # send a server_error event after this many events
+    unknown_event_every: int | None = None  # send an event of an unknown type every N events
 
 
 class EmulatorServer:
@@ -44,6 +48,7 @@ class EmulatorServer:
         self.options = options or EmulatorOptions()
         self.sessions: list[EmulatorSession] = []
         self.handshakes: list[dict[str, str]] = []  # headers seen (secrets masked), for tests
+        self.connections: set[ServerConnection] = set()
         self._server: Server | None = None
 
     @property
@@ -101,27 +106,50 @@ class EmulatorServer:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "Access denied: invalid API key or token.\n")
         return None
 
+    def drop_connections(self) -> int:
+        """Abort every open connection at once, as a network failure would (the client sees 1006)."""
+        dropped = 0
+        for ws in list(self.connections):
+            ws.transport.abort()
+            dropped += 1
+        return dropped
+
     # ------------------------------------------------------------------ one connection
     async def _serve(self, ws: ServerConnection) -> None:
         query = parse_qs(urlsplit(ws.request.path if ws.request else "").query)
-        latency = self.options.latency_ms / 1000
+        options = self.options
+        sent = 0
 
         async def send(event: dict[str, Any]) -> None:
-            if latency:
-                await asyncio.sleep(latency)
+            nonlocal sent
+            if options.latency_ms:
+                await asyncio.sleep(options.latency_ms / 1000)
             await ws.send(json.dumps(event, separators=(",", ":")))
+            sent += 1
+            if options.unknown_event_every and sent % options.unknown_event_every == 0:
+                await ws.send(json.dumps({"type": "emulator.unknown_feature", "event_id": f"u{sent}", "x": [1]}))
+            if options.error_after_events and sent == options.error_after_events:
+                await ws.send(json.dumps({"type": "error", "event_id": "injected", "error": {
+                    "type": "server_error", "code": "injected_fault", "message": "an injected server error"}}))
+            if options.drop_after_events and sent >= options.drop_after_events:
+                ws.transport.abort()
 
         session = EmulatorSession(send, model=(query.get("model") or ["gpt-4o"])[0], speed=self.options.speed,
                                   chunk_ms=self.options.chunk_ms, session_cap_s=self.options.session_cap_s)
         self.sessions.append(session)
 
         async def expire() -> None:
-            await asyncio.sleep(self.options.session_cap_s)
+            if options.drop_after_s is not None and options.drop_after_s < options.session_cap_s:
+                await asyncio.sleep(options.drop_after_s)
+                ws.transport.abort()
+                return
+            await asyncio.sleep(options.session_cap_s)
             await session.error("the session reached its maximum duration", code="session_expired",
                                 kind="server_error")
             await ws.close(1000, "session expired")
 
         watchdog = asyncio.create_task(expire())
+        self.connections.add(ws)
         try:
             await session.start()
             async for frame in ws:
@@ -129,6 +157,7 @@ class EmulatorServer:
         except ConnectionClosed:
             pass
         finally:
+            self.connections.discard(ws)
             watchdog.cancel()
             with contextlib.suppress(Exception):
                 await session.close()
