@@ -48,6 +48,10 @@ def _run_parser() -> argparse.ArgumentParser:
     audio.add_argument("--input-device", metavar="ID|NAME", help="microphone: index or part of the name")
     audio.add_argument("--output-device", metavar="ID|NAME", help="speaker: index or part of the name")
     audio.add_argument("--no-audio", action="store_true", help="text mode: no microphone or speaker")
+    audio.add_argument("--input-file", type=Path, metavar="WAV", help="use a WAV file as the microphone (real time)")
+    audio.add_argument("--output-file", type=Path, metavar="WAV", help="also record what is played to a WAV file")
+    audio.add_argument("--echo-gate", action="store_true", default=None,
+                       help="do not send mic audio quieter than what is playing (speakers without headphones)")
     audio.add_argument("--jitter-ms", type=int, metavar="MS", help="audio buffered before a reply plays (default 80)")
     other = parser.add_argument_group("files")
     other.add_argument("--config", type=Path, metavar="PATH", help="settings file (TOML)")
@@ -67,6 +71,9 @@ def _flags(args: argparse.Namespace) -> dict[tuple[str, ...], Any]:
         ("audio", "output_device"): args.output_device,
         ("audio", "enabled"): False if args.no_audio else None,
         ("audio", "jitter_ms"): args.jitter_ms,
+        ("audio", "input_file"): args.input_file,
+        ("audio", "output_file"): args.output_file,
+        ("audio", "echo_gate"): args.echo_gate,
         ("log_file",): args.log_file,
         ("log_level",): args.log_level,
     }
@@ -90,6 +97,7 @@ def run_app(settings: Settings) -> int:
         services.engine = AudioEngine(
             input_device=settings.audio.input_device, output_device=settings.audio.output_device,
             jitter_ms=settings.audio.jitter_ms, echo_gate=settings.audio.echo_gate,
+            input_file=settings.audio.input_file, output_file=settings.audio.output_file,
         )
         services.engine.muted = settings.audio.muted
     else:
@@ -171,4 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     if not settings.connection.local and not settings.connection.endpoint:
         return _fail(NO_SETTINGS)
+    if settings.audio.input_file is not None:
+        from app.audio.wav import WavError, read_wav
+
+        try:
+            read_wav(settings.audio.input_file)
+        except WavError as exc:
+            return _fail(str(exc))
     return run_app(settings)

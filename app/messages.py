@@ -32,6 +32,7 @@ class EndpointResolved(Message):
 class AudioModeChanged(Message):
     """Audio started, or could not (`reason` says why, in one sentence): text mode."""
 
-    def __init__(self, reason: str | None) -> None:
+    def __init__(self, reason: str | None, notes: list[str] | None = None) -> None:
         super().__init__()
         self.reason = reason
+        self.notes = list(notes or [])

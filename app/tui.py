@@ -50,6 +50,7 @@ class VoiceLiveApp(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-ctrl"),
+        Binding("a", "reopen_audio", "Reopen audio", show=False, id="reopen-audio"),
     ]
 
     def __init__(self, settings: Settings, services: Services | None = None) -> None:
@@ -59,6 +60,8 @@ class VoiceLiveApp(App[int]):
         self.session: VoiceLiveSession | None = None
         self._quitting = False
         self._ever_connected = False
+        self._audio_ok = False
+        self._silence_reported = False
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -68,6 +71,7 @@ class VoiceLiveApp(App[int]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
         self.start_session()
+        self.set_interval(0.5, self._check_audio)
 
     @property
     def log_view(self) -> ConversationLog:
@@ -108,18 +112,47 @@ class VoiceLiveApp(App[int]):
             await credentials.close()
 
     def _start_audio(self, session: VoiceLiveSession) -> None:
+        """Open the devices (again); on failure the session goes on in text mode."""
         engine = self.services.engine
         reason = self.services.audio_error
         if engine is not None:
             try:
                 engine.start(asyncio.get_running_loop(), session.submit_audio)
+                session.audio_out = engine.playback
+                reason = None
             except AudioUnavailable as exc:
                 reason = str(exc)
-                self.services.engine = None
                 session.audio_out = None
         elif reason is None:
             reason = "Audio is off: running in text mode (press t to type)."
-        self.post_message(AudioModeChanged(reason))
+        self._audio_ok = reason is None
+        self.post_message(AudioModeChanged(reason, engine.notes if engine and reason is None else []))
+
+    def _check_audio(self) -> None:
+        """Polled: a device that died mid-session, or a microphone that only delivers digital zeros."""
+        engine = self.services.engine
+        if engine is None or not self._audio_ok:
+            return
+        if engine.failure:
+            failure = engine.failure
+            engine.stop()
+            if self.session is not None:
+                self.session.audio_out = None
+            self._audio_ok = False
+            self.post_message(AudioModeChanged(f"{failure} Running in text mode; press a to reopen the devices."))
+        elif engine.silence.tripped and not self._silence_reported:
+            self._silence_reported = True
+            self.post_message(AudioModeChanged(None, [
+                "The microphone is delivering pure digital silence: check permissions or the mute switch."]))
+
+    def action_reopen_audio(self) -> None:
+        if self.session is None or self.services.engine is None:
+            self.notify("Audio is off for this session (--no-audio).", severity="warning")
+            return
+        self.services.engine.stop()
+        self._silence_reported = False
+        self.services.engine.silence.tripped = False
+        self._start_audio(self.session)
 
     def on_endpoint_resolved(self, message: EndpointResolved) -> None:
         status = self.status
@@ -130,6 +163,10 @@ class VoiceLiveApp(App[int]):
         if message.reason:
             self.status.audio = "text mode"
             await self.log_view.add_notice(message.reason, "warning")
+        elif not message.notes:
+            self.status.audio = "audio"
+        for note in message.notes:
+            await self.log_view.add_notice(note)
 
     def _show_session(self, config: SessionConfig) -> None:
         status = self.status

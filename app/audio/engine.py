@@ -1,8 +1,8 @@
-"""Opens the capture and playback streams and runs their callbacks.
+"""Opens the capture and playback streams (or files standing in for them) and runs their callbacks.
 
-The callbacks obey the audio-thread rules: no logging, no awaiting, no Textual, no big allocations, locks
-held only for a copy. Captured blocks leave through `loop.call_soon_threadsafe(sink, bytes)`; levels are
-plain floats that the UI polls.
+The callbacks obey the audio-thread rules: no logging, no awaiting, no Textual, no allocation beyond a
+block, locks held only for a copy. Captured blocks leave through `loop.call_soon_threadsafe(sink, bytes)`;
+levels and health are plain attributes that the UI polls.
 """
 
 from __future__ import annotations
@@ -10,14 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from app.audio import BLOCK_FRAMES, SAMPLE_RATE
 from app.audio.devices import AudioUnavailable, load_sounddevice, resolve_device
+from app.audio.file_io import PlayedRecorder, WavSource
 from app.audio.levels import LevelProbe, SilenceWatch
 from app.audio.playback import PlaybackBuffer
+from app.audio.rate_adapter import BlockResampler
+from app.audio.wav import WavError
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +30,7 @@ BlockSink = Callable[[bytes], None]
 
 
 class AudioEngine:
-    """Microphone in, speaker out, with levels and mute; owned by the App, shared with the session."""
+    """Microphone in, speaker out, with levels, mute and an optional echo gate."""
 
     def __init__(
         self,
@@ -34,9 +39,13 @@ class AudioEngine:
         output_device: str | None = None,
         jitter_ms: int = 80,
         echo_gate: bool = False,
+        input_file: Path | None = None,
+        output_file: Path | None = None,
     ) -> None:
         self.input_device = input_device
         self.output_device = output_device
+        self.input_file = input_file
+        self.output_file = output_file
         self.playback = PlaybackBuffer(jitter_ms=jitter_ms)
         self.input_level = LevelProbe()
         self.output_level = LevelProbe()
@@ -46,37 +55,85 @@ class AudioEngine:
         self.gated_blocks = 0
         self.input_overflows = 0
         self.output_underflows = 0
+        self.failure: str | None = None  # set (from any thread) when a running stream dies
+        self.notes: list[str] = []  # non-fatal facts worth telling the user (resampling, file input)
         self._streams: list[Any] = []
+        self._source: WavSource | None = None
+        self._recorder: PlayedRecorder | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sink: BlockSink | None = None
+        self._in_adapter: BlockResampler | None = None
+        self._out_adapter: BlockResampler | None = None
+        self._in_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)
+        self._out_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)
+        self._stopping = False
 
     @property
     def active(self) -> bool:
-        return bool(self._streams)
+        return bool(self._streams) or self._source is not None
 
     def start(self, loop: asyncio.AbstractEventLoop, sink: BlockSink) -> None:
-        """Open both streams; raises AudioUnavailable (one sentence) if either cannot be opened."""
+        """Open everything; raises AudioUnavailable (one sentence) if audio cannot run at all."""
         self.stop()
         self._loop, self._sink = loop, sink
+        self.failure, self.notes, self._stopping = None, [], False
+        if self.input_file is not None:
+            try:
+                self._source = WavSource(self.input_file, self._on_file_block)
+            except WavError as exc:
+                raise AudioUnavailable(str(exc)) from None
+            self.notes.append(f"The microphone is the file {self.input_file.name}, played in real time.")
         sd = load_sounddevice()
-        in_dev = resolve_device(self.input_device, "input")
-        out_dev = resolve_device(self.output_device, "output")
-        common: dict[str, Any] = {"samplerate": SAMPLE_RATE, "blocksize": BLOCK_FRAMES, "channels": 1, "dtype": "int16"}
         try:
-            output = sd.OutputStream(device=out_dev, callback=self._on_output, **common)
-            self._streams.append(output)
-            capture = sd.InputStream(device=in_dev, callback=self._on_input, **common)
-            self._streams.append(capture)
-            output.start()
-            capture.start()
+            out_dev = resolve_device(self.output_device, "output")
+            self._open(sd, "output", out_dev)
+            if self._source is None:
+                self._open(sd, "input", resolve_device(self.input_device, "input"))
+        except AudioUnavailable:
+            self.stop()
+            raise
         except Exception as exc:
             self.stop()
             raise AudioUnavailable(f"The audio device could not be opened ({exc}); running in text mode.") from None
-        log.info("audio started: input %s, output %s, output latency %.0f ms",
-                 in_dev if in_dev is not None else "default", out_dev if out_dev is not None else "default",
-                 output.latency * 1000)
+        if self.output_file is not None:
+            self._recorder = PlayedRecorder(self.output_file)
+        for stream in self._streams:
+            stream.start()
+        if self._source is not None:
+            self._source.start()
+
+    def _open(self, sd: Any, kind: str, device: int | None) -> None:
+        """Open at 24 kHz; if the device refuses, at its native rate with block resampling."""
+        is_input = kind == "input"
+        factory = sd.InputStream if is_input else sd.OutputStream
+        callback = self._on_input if is_input else self._on_output
+        common: dict[str, Any] = {"channels": 1, "dtype": "int16", "device": device,
+                                  "finished_callback": lambda: self._on_finished(kind)}
+        try:
+            stream = factory(samplerate=SAMPLE_RATE, blocksize=BLOCK_FRAMES, callback=callback, **common)
+        except sd.PortAudioError as exc:
+            info = sd.query_devices(device, kind)
+            native = int(info["default_samplerate"])
+            if native == SAMPLE_RATE or native % 50:
+                reason = f"The {kind} device could not be opened ({exc}); running in text mode."
+                raise AudioUnavailable(reason) from None
+            frames = native // 50
+            adapter = BlockResampler(frames, BLOCK_FRAMES) if is_input else BlockResampler(BLOCK_FRAMES, frames)
+            if is_input:
+                self._in_adapter = adapter
+            else:
+                self._out_adapter = adapter
+            stream = factory(samplerate=native, blocksize=frames, callback=callback, **common)
+            self.notes.append(f"The {kind} device runs at {native} Hz; audio is resampled (linear).")
+        self._streams.append(stream)
+        log.info("%s stream open: device %s, %.0f Hz, latency %.0f ms", kind,
+                 device if device is not None else "default", stream.samplerate, stream.latency * 1000)
 
     def stop(self) -> None:
+        self._stopping = True
+        if self._source is not None:
+            self._source.stop()
+            self._source = None
         streams, self._streams = self._streams, []
         for stream in streams:
             try:
@@ -84,14 +141,31 @@ class AudioEngine:
                 stream.close()
             except Exception as exc:  # a vanished device must not stop the app from quitting
                 log.warning("closing an audio stream failed: %s", exc)
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+        self._in_adapter = self._out_adapter = None
         self.input_level.clear()
         self.output_level.clear()
 
-    # ------------------------------------------------------------------ audio thread
-    def _on_input(self, indata: np.ndarray[Any, Any], frames: int, time: Any, status: Any) -> None:
+    # ------------------------------------------------------------------ audio threads
+    def _on_finished(self, kind: str) -> None:
+        if not self._stopping:
+            self.failure = f"The {kind} audio device stopped (unplugged or taken by another program)."
+
+    def _on_file_block(self, block: npt.NDArray[np.int16]) -> None:
+        self._capture(block)
+
+    def _on_input(self, indata: npt.NDArray[np.int16], frames: int, time: Any, status: Any) -> None:
         if status.input_overflow:
             self.input_overflows += 1
         block = indata[:, 0]
+        if self._in_adapter is not None:
+            self._in_adapter.process(block, self._in_block)
+            block = self._in_block
+        self._capture(block)
+
+    def _capture(self, block: npt.NDArray[np.int16]) -> None:
         self.input_level.update(block)
         self.silence.update(self.input_level.peak)
         if self.muted or self._loop is None or self._sink is None:
@@ -104,10 +178,18 @@ class AudioEngine:
         except RuntimeError:  # the loop is closing: we are quitting
             pass
 
-    def _on_output(self, outdata: np.ndarray[Any, Any], frames: int, time: Any, status: Any) -> None:
+    def _on_output(self, outdata: npt.NDArray[np.int16], frames: int, time: Any, status: Any) -> None:
         if status.output_underflow:
             self.output_underflows += 1
         out = outdata[:, 0]
-        self.playback.fill(out)
+        if self._out_adapter is not None:
+            self.playback.fill(self._out_block)
+            self._out_adapter.process(self._out_block, out)
+            played = self._out_block
+        else:
+            self.playback.fill(out)
+            played = out
         self.playback.output_delay_s = max(0.0, time.outputBufferDacTime - time.currentTime)
-        self.output_level.update(out)
+        self.output_level.update(played)
+        if self._recorder is not None:
+            self._recorder.push(played)
