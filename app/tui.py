@@ -1,35 +1,40 @@
-"""The App: composes the conversation screen, owns the session worker, routes session notices to widgets.
+"""The App: owns the services and the session worker, routes session notices, carries out requests.
 
 Services (audio engine, emulator, credential) are handed in by the caller, so tests can pass real ones
-wired to virtual devices or none at all.
+wired to virtual devices, or none. The conversation screen renders; the App decides.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from app.audio.devices import AudioUnavailable
 from app.audio.engine import AudioEngine
-from app.config import Settings
+from app.config import AudioSettings, Settings, save_settings
+from app.conversation import Conversation
 from app.emulator.server import EmulatorServer
+from app.export import to_jsonl, to_markdown, transcripts_dir, write_atomic
 from app.messages import AudioModeChanged, EndpointResolved, SessionNotice
 from app.protocol.endpoint import EndpointError, host_of, realtime_url
 from app.protocol.session import SessionConfig
 from app.screens.conversation import ConversationScreen
+from app.screens.help import HelpScreen
+from app.screens.settings import SettingsScreen
 from app.voicelive import notices as nt
 from app.voicelive.auth import CredentialProvider, TokenCredential
 from app.voicelive.session import VoiceLiveSession
-from app.widgets.conversation_log import ConversationLog
-from app.widgets.level_meter import LevelMeter
 from app.widgets.prompt import MessagePrompt
-from app.widgets.status_bar import StatusBar
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,8 @@ class Services:
     emulator: EmulatorServer | None = None
     credential: TokenCredential | None = None
     audio_error: str | None = None  # why there is no engine, when there is none
+    autostart: bool = True  # tests that drive the UI with synthetic notices switch the session off
+    transcript_dir: str | None = None
 
 
 class VoiceLiveApp(App[int]):
@@ -58,6 +65,11 @@ class VoiceLiveApp(App[int]):
         self.settings = settings
         self.services = services or Services()
         self.session: VoiceLiveSession | None = None
+        folder = Path(self.services.transcript_dir) if self.services.transcript_dir else transcripts_dir()
+        self.transcript_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        self.conversation = Conversation(self.transcript_path)
+        self.conversation_screen: ConversationScreen | None = None
+        self.muted = settings.audio.muted
         self._quitting = False
         self._ever_connected = False
         self._audio_ok = False
@@ -66,20 +78,19 @@ class VoiceLiveApp(App[int]):
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
         engine = self.services.engine
-        screen = ConversationScreen(engine.input_level if engine else None, engine.output_level if engine else None)
-        self.push_screen(screen)
+        self.conversation_screen = ConversationScreen(
+            engine.input_level if engine else None, engine.output_level if engine else None, self.settings.session)
+        self.push_screen(self.conversation_screen)
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
-        self.start_session()
+        if self.services.autostart:
+            self.start_session()
         self.set_interval(0.5, self._check_audio)
 
     @property
-    def log_view(self) -> ConversationLog:
-        return self.screen.query_one(ConversationLog)
-
-    @property
-    def status(self) -> StatusBar:
-        return self.screen.query_one(StatusBar)
+    def main(self) -> ConversationScreen:
+        assert self.conversation_screen is not None
+        return self.conversation_screen
 
     @work(exclusive=True, group="session", name="session", exit_on_error=False)
     async def start_session(self) -> None:
@@ -102,8 +113,9 @@ class VoiceLiveApp(App[int]):
         credentials = CredentialProvider(api_key=api_key, credential=self.services.credential, scope=conn.token_scope)
         session = self.session = VoiceLiveSession(
             url, credentials, self.settings.session, self._emit, api_version=conn.api_version,
-            audio_out=self.services.engine.playback if self.services.engine else None,
+            conversation=self.conversation,
         )
+        session.set_muted(self.muted)
         self.post_message(EndpointResolved(host_of(url), emulator is not None))
         self._start_audio(session)
         try:
@@ -111,6 +123,17 @@ class VoiceLiveApp(App[int]):
         finally:
             await credentials.close()
 
+    def _emit(self, notice: nt.Notice) -> None:
+        self.post_message(SessionNotice(notice))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "session" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            log.error("the session worker failed", exc_info=error)
+            self.notify(f"The session stopped on an unexpected error ({type(error).__name__}); see the log.",
+                        severity="error")
+
+    # ------------------------------------------------------------------ audio
     def _start_audio(self, session: VoiceLiveSession) -> None:
         """Open the devices (again); on failure the session goes on in text mode."""
         engine = self.services.engine
@@ -154,89 +177,110 @@ class VoiceLiveApp(App[int]):
         self.services.engine.silence.tripped = False
         self._start_audio(self.session)
 
+    # ------------------------------------------------------------------ messages
     def on_endpoint_resolved(self, message: EndpointResolved) -> None:
-        status = self.status
+        status = self.main.status
         status.host, status.local, status.model = message.host, message.local, self.settings.connection.model
-        self._show_session(self.settings.session)
 
     async def on_audio_mode_changed(self, message: AudioModeChanged) -> None:
+        status = self.main.status
         if message.reason:
-            self.status.audio = "text mode"
-            await self.log_view.add_notice(message.reason, "warning")
+            status.audio = "text mode"
+            await self.main.log_view.add_notice(message.reason, "warning")
         elif not message.notes:
-            self.status.audio = "audio"
+            status.audio = "audio"
         for note in message.notes:
-            await self.log_view.add_notice(note)
+            await self.main.log_view.add_notice(note)
 
-    def _show_session(self, config: SessionConfig) -> None:
-        status = self.status
-        status.voice = config.voice.name
-        td = config.turn_detection
-        status.vad = f"{td.type} {td.threshold:.2f}" if td else "VAD off"
-        self.screen.query_one("#mic-meter", LevelMeter).threshold = td.threshold if td else None
-
-    def _emit(self, notice: nt.Notice) -> None:
-        self.post_message(SessionNotice(notice))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name == "session" and event.state == WorkerState.ERROR:
-            error = event.worker.error
-            log.error("the session worker failed", exc_info=error)
-            self.notify(f"The session stopped on an unexpected error ({type(error).__name__}); see the log.",
-                        severity="error")
-
-    # ------------------------------------------------------------------ notices from the session
     async def on_session_notice(self, message: SessionNotice) -> None:
         notice = message.notice
-        view = self.log_view
-        match notice:
-            case nt.ConnectionChanged(state=state, detail=detail):
-                self.status.state, self.status.detail = state, detail
-                if state == "connected":
-                    self._ever_connected = True
-                elif state == "failed" and not self._ever_connected and not self._quitting:
-                    await self._close_services()
-                    self.exit(return_code=2, message=detail)
-                elif state in ("failed", "closed") and detail and not self._quitting:
-                    await view.add_notice(detail, "error")
-            case nt.SessionApplied(config=config):
-                self._show_session(config)
-            case nt.SessionRejected(message=text, param=param):
-                await view.add_notice(f"Settings rejected{f' ({param})' if param else ''}: {text}", "error")
-            case nt.SpeechStarted():
-                self.screen.query_one("#mic-meter", LevelMeter).speaking = True
-            case nt.SpeechStopped():
-                self.screen.query_one("#mic-meter", LevelMeter).speaking = False
-            case nt.UserTurnAdded(item_id=item_id, text=text):
-                await view.add_user(item_id, text, typed=text is not None)
-            case nt.UserTranscribed(item_id=item_id, text=text, final=final, failed=failed):
-                user_turn = view.user_turn(item_id) or await view.add_user(item_id, None)
-                shown = f"(transcription failed: {text})" if failed else text
-                user_turn.set_text(shown, final=final, failed=failed)
-                view.follow()
-            case nt.AssistantTurnStarted(item_id=item_id):
-                await view.add_assistant(item_id)
-            case nt.AssistantTextDelta(item_id=item_id, delta=delta):
-                reply = view.assistant_turn(item_id) or await view.add_assistant(item_id)
-                await reply.append(delta)
-                view.follow()
-            case nt.AssistantTurnEnded(item_id=item_id, status=status, text=text, interrupted_at_ms=at,
-                                       heard_text=heard):
-                reply = view.assistant_turn(item_id) or await view.add_assistant(item_id)
-                await reply.finish(status=status, interrupted_at_ms=at, heard_text=heard, full_text=text)
-                view.follow()
-            case nt.ServiceError(message=text, code=code):
-                await view.add_notice(f"Service error{f' ({code})' if code else ''}: {text}", "error")
-            case nt.Info(message=text, level=level):
-                await view.add_notice(text, level)
-            case _:
-                pass
+        if isinstance(notice, nt.ConnectionChanged):
+            if notice.state == "connected":
+                self._ever_connected = True
+            elif notice.state == "failed" and not self._ever_connected and not self._quitting:
+                await self._close_services()
+                self.exit(return_code=2, message=notice.detail)
+                return
+        elif isinstance(notice, nt.SessionApplied):
+            self.settings.session = notice.config
+            if isinstance(self.screen, SettingsScreen):
+                self.screen.confirmed(notice.config, self.settings.audio)
+        elif isinstance(notice, nt.SessionRejected) and isinstance(self.screen, SettingsScreen):
+            self.screen.rejected(notice.message + (f" ({notice.param})" if notice.param else ""))
+        await self.main.show(notice)
 
-    # ------------------------------------------------------------------ actions
+    def on_message_prompt_sent(self, message: MessagePrompt.Sent) -> None:
+        if self.session is not None:
+            self.session.send_text(message.text)
+
+    # ------------------------------------------------------------------ settings
+    def action_open_settings(self) -> None:
+        live = self.session.config if self.session is not None else self.settings.session
+        self.push_screen(SettingsScreen(live, self.settings.audio))
+
+    def _apply_audio(self, audio: AudioSettings) -> None:
+        old, self.settings.audio = self.settings.audio, audio
+        engine = self.services.engine
+        if engine is None:
+            return
+        engine.playback.set_jitter_ms(audio.jitter_ms)
+        engine.echo_gate = audio.echo_gate
+        if (audio.input_device, audio.output_device) != (old.input_device, old.output_device):
+            engine.input_device, engine.output_device = audio.input_device, audio.output_device
+            self.action_reopen_audio()
+
+    def _request_session(self, config: SessionConfig) -> bool:
+        """Send a configuration; True if a confirmation will follow, False if it applied locally."""
+        if self.session is None or self.main.status.state != "connected":
+            self.settings.session = config
+            if self.session is not None:
+                self.session.config = config
+            self.main.show_config(config)
+            return False
+        self.session.update_session(config)
+        return True
+
+    def on_settings_screen_apply_requested(self, message: SettingsScreen.ApplyRequested) -> None:
+        screen = message.control if isinstance(message.control, SettingsScreen) else self.screen
+        self._apply_audio(message.audio)
+        live = self.session.config if self.session is not None else self.settings.session
+        confirmed_now = message.session == live or not self._request_session(message.session)
+        if confirmed_now and isinstance(screen, SettingsScreen):
+            screen.confirmed(message.session, message.audio)
+        if isinstance(message, SettingsScreen.SaveRequested):
+            saved = save_settings(self.settings.model_copy(update={"session": message.session}))
+            self.notify(f"Saved to {saved}", title="Settings")
+
+    def on_settings_screen_save_requested(self, message: SettingsScreen.SaveRequested) -> None:
+        self.on_settings_screen_apply_requested(message)
+
+    def action_nudge_threshold(self, delta: float) -> None:
+        self._nudge("threshold", delta, 0.0, 1.0)
+
+    def action_nudge_silence(self, delta: int) -> None:
+        self._nudge("silence_duration_ms", delta, 0, 10000)
+
+    def _nudge(self, field: str, delta: float, low: float, high: float) -> None:
+        """Change one turn-detection value live, without opening the settings screen."""
+        live = self.session.config if self.session is not None else self.settings.session
+        td = live.turn_detection
+        if td is None:
+            self.notify("Turn detection is off; turn it on in settings (s).", severity="warning")
+            return
+        value = min(high, max(low, round(getattr(td, field) + delta, 2)))
+        if isinstance(delta, int):
+            value = int(value)
+        config = live.model_copy(update={"turn_detection": td.model_copy(update={field: value})})
+        if not self._request_session(config):
+            return
+        label = "threshold" if field == "threshold" else "silence"
+        self.notify(f"Turn detection {label} → {value}", timeout=2)
+
+    # ------------------------------------------------------------------ other actions
     def action_toggle_mute(self) -> None:
-        muted = not self.status.muted
-        self.status.muted = muted
-        self.screen.query_one("#mic-meter", LevelMeter).muted = muted
+        muted = self.muted = not self.muted
+        self.main.status.muted = muted
+        self.main.mic_meter.muted = muted
         if self.services.engine is not None:
             self.services.engine.muted = muted
         if self.session is not None:
@@ -246,10 +290,61 @@ class VoiceLiveApp(App[int]):
         if self.session is not None:
             self.session.interrupt()
 
-    def on_message_prompt_sent(self, message: MessagePrompt.Sent) -> None:
-        if self.session is not None:
-            self.session.send_text(message.text)
+    def action_help(self) -> None:
+        rows: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for active in self.main.active_bindings.values():
+            binding = active.binding
+            if binding.id is None or binding.id in seen:  # Textual's own scrolling keys are not ours to list
+                continue
+            seen.add(binding.id)
+            rows.append((self.get_key_display(binding), binding.description or binding.action))
+        rows += [("escape", "Leave the message prompt"),
+                 ("ctrl+p", "Command palette: every action, theme, export")]
+        self.push_screen(HelpScreen(rows))
 
+    def action_export(self, kind: str) -> None:
+        stem = self.transcript_path.with_suffix("")
+        if kind == "markdown":
+            path = write_atomic(stem.with_name(stem.name + "-export.md"), to_markdown(self.conversation))
+        else:
+            path = write_atomic(stem.with_name(stem.name + "-export.jsonl"), to_jsonl(self.conversation))
+        self.notify(f"Transcript written to {path}", title="Export")
+
+    async def action_clear_log(self) -> None:
+        await self.main.log_view.clear()
+
+    def action_switch_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    async def action_reconnect(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        if self.services.engine is not None:
+            self.services.engine.stop()
+        self.start_session()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = [
+            ("audio: mute / unmute", "Stop or resume sending the microphone", self.action_toggle_mute),
+            ("audio: interrupt", "Stop the assistant now", self.action_interrupt),
+            ("audio: reopen devices", "Open the microphone and speaker again", self.action_reopen_audio),
+            ("session: settings", "Voice, turn detection, noise, echo, devices", self.action_open_settings),
+            ("session: reconnect", "Close the connection and open a new one", self.action_reconnect),
+            ("export: transcript as Markdown", "Write the conversation to a .md file",
+             lambda: self.action_export("markdown")),
+            ("export: transcript as JSONL", "Write the conversation to a .jsonl file",
+             lambda: self.action_export("jsonl")),
+            ("view: switch theme", "Toggle between the dark and light theme", self.action_switch_theme),
+            ("view: clear log", "Remove the turns from the screen (the transcript keeps them)", self.action_clear_log),
+            ("view: turn details", "Show latency and duration under each reply", self.main.action_toggle_details),
+            ("view: help", "Every key binding", self.action_help),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+    # ------------------------------------------------------------------ quitting
     async def action_quit(self) -> None:
         await self._close_services()
         self.exit(0)

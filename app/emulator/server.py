@@ -157,6 +157,7 @@ class EmulatorServer:
         except ConnectionClosed:
             pass
         finally:
+            session.close_code = ws.close_code
             self.connections.discard(ws)
             watchdog.cancel()
             with contextlib.suppress(Exception):

@@ -65,6 +65,7 @@ class EmulatorSession:
         self._response: asyncio.Task[None] | None = None
         self._response_id: str | None = None
         self._manual_buffer_start = 0  # samples: start of the uncommitted buffer without VAD
+        self.close_code: int | None = None  # how the client closed the socket (1000 = on purpose)
 
     # ------------------------------------------------------------------ sending
     async def send(self, event: dict[str, Any]) -> None:
@@ -112,10 +113,16 @@ class EmulatorSession:
 
     async def _on_session_update(self, event: dict[str, Any]) -> None:
         try:
-            self.session = apply_update(self.session, event.get("session"))
+            merged = apply_update(self.session, event.get("session"))
         except SessionUpdateError as exc:
             await self.error(str(exc), param=exc.param, event_id=event.get("event_id"))
             return
+        if self.replies and merged.get("voice") != self.session.get("voice"):
+            # The service refuses to change the voice once it has spoken (PROTOCOL.md §12).
+            await self.error("the voice cannot be changed after audio has been produced", param="session.voice",
+                             event_id=event.get("event_id"))
+            return
+        self.session = merged
         self.vad.configure(self.session.get("turn_detection"))
         await self.send({"type": "session.updated", "session": self.session})
 

@@ -88,6 +88,8 @@ class AssistantTurnEnded(Notice):
     text: str
     interrupted_at_ms: int | None = None
     heard_text: str | None = None  # the transcript cut at the last word heard, when timestamps exist
+    first_audio_ms: int | None = None  # end of the user's turn (speech stopped / text sent) → first audio
+    audio_ms: int = 0  # reply audio received
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -73,6 +74,8 @@ class VoiceLiveSession:
         self._assistant_item: str | None = None  # the item whose audio is (or was last) playing
         self._interrupted: dict[str, int] = {}
         self._cancel_sent_for: str | None = None
+        self._turn_ended_at: float | None = None  # when the user's last turn ended (for latency)
+        self._first_audio_ms: dict[str, int] = {}
         self._warn = OncePerKind(log)
 
     # ------------------------------------------------------------------ commands (called from the UI)
@@ -94,6 +97,7 @@ class VoiceLiveSession:
         if not text:
             return
         self.interrupt()
+        self._turn_ended_at = time.monotonic()
         self.outbox.put_control(ev.ItemCreate(item=ev.user_text_item(text)).to_json())
         self.outbox.put_control(ev.ResponseCreate().to_json())
 
@@ -215,6 +219,7 @@ class VoiceLiveSession:
         self.emit(nt.SpeechStarted(event.item_id, event.audio_start_ms))
 
     def _on_input_audio_buffer_speech_stopped(self, event: ev.SpeechStopped) -> None:
+        self._turn_ended_at = time.monotonic()
         self.emit(nt.SpeechStopped(event.item_id, event.audio_end_ms))
 
     def _on_input_audio_buffer_committed(self, event: ev.InputAudioCommitted) -> None:
@@ -291,6 +296,8 @@ class VoiceLiveSession:
         if len(pcm) % 2:
             pcm = pcm[:-1]
         self._assistant_item = event.item_id
+        if event.item_id not in self._first_audio_ms and self._turn_ended_at is not None:
+            self._first_audio_ms[event.item_id] = round((time.monotonic() - self._turn_ended_at) * 1000)
         if self.audio_out is not None:
             self.audio_out.write(event.item_id, np.frombuffer(pcm, dtype="<i2"))
 
@@ -324,7 +331,9 @@ class VoiceLiveSession:
             turn.interrupted_at_ms = interrupted
         self.conversation.finish(item_id, status)
         heard = turn.heard_text(interrupted) if interrupted is not None and turn.words else None
-        self.emit(nt.AssistantTurnEnded(item_id, status, turn.text, interrupted, heard))
+        audio_ms = self.audio_out.received_ms(item_id) if self.audio_out is not None else 0
+        self.emit(nt.AssistantTurnEnded(item_id, status, turn.text, interrupted, heard,
+                                        self._first_audio_ms.pop(item_id, None), audio_ms))
 
     def _on_conversation_item_truncated(self, event: ev.ItemTruncated) -> None:
         log.info("item %s truncated at %d ms", event.item_id, event.audio_end_ms)

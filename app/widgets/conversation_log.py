@@ -57,6 +57,10 @@ class ConversationLog(VerticalScroll):
     async def add_notice(self, text: str, level: str = "information") -> None:
         await self._add(NoticeLine(text, level=level))
 
+    async def clear(self) -> None:
+        self._turns.clear()
+        await self.remove_children()
+
     @property
     def turn_count(self) -> int:
         return len(self._turns)

@@ -23,6 +23,8 @@ class StatusBar(Widget):
     muted: reactive[bool] = reactive(False)
     audio: reactive[str] = reactive("audio")
     local: reactive[bool] = reactive(False)
+    attempt: reactive[int] = reactive(0)
+    clock: bool = True  # snapshot tests switch the running clock off
 
     def __init__(self) -> None:
         super().__init__(id="status-bar")
@@ -39,22 +41,23 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" ● {self.state}", style=_STATE_STYLE.get(self.state, ""))
+        label = f"{self.state} ({self.attempt})…" if self.state == "reconnecting" and self.attempt else self.state
+        text.append(f" ● {label}", style=_STATE_STYLE.get(self.state, ""))
         if self.detail and self.state in ("closed", "failed", "reconnecting"):
             text.append(f" ({self.detail})", style="dim")
-        if self.connected_at is not None:
+        if self.connected_at is not None and self.clock:
             minutes, seconds = divmod(int(time.monotonic() - self.connected_at), 60)
             text.append(f" {minutes:02d}:{seconds:02d}/60:00", style="dim")
-        text.append("  │ ")
+        if self.muted:
+            text.append(" │ ")
+            text.append("MUTED", style="bold red")
+        if self.audio != "audio":
+            text.append(" │ ")
+            text.append(self.audio, style="yellow")
+        text.append(" │ ")
         text.append("emulator " if self.local else "Azure ", style="bold")
         text.append(self.host, style="dim")
         for value in (self.model, self.voice, self.vad):
             if value:
-                text.append("  │ " + value)
-        if self.audio != "audio":
-            text.append("  │ ")
-            text.append(self.audio, style="yellow")
-        if self.muted:
-            text.append("  │ ")
-            text.append("MUTED", style="bold red")
+                text.append(" │ " + value)
         return text

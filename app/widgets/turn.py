@@ -49,7 +49,7 @@ class AssistantTurn(Vertical):
         await self._stream.write(delta)
 
     async def finish(self, *, status: str, interrupted_at_ms: int | None, heard_text: str | None,
-                     full_text: str) -> None:
+                     full_text: str, details: str = "") -> None:
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
@@ -66,6 +66,8 @@ class AssistantTurn(Vertical):
         elif status not in ("completed", ""):
             self.add_class("-interrupted")
             await self.mount(Label(f"({status})", classes="turn-note"))
+        if details:
+            await self.mount(Label(details, classes="turn-details"))
 
 
 class NoticeLine(Static):

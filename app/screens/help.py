@@ -1,0 +1,38 @@
+"""The help screen: every binding that is live on the conversation screen, as the keymap has them."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+ABOUT = (
+    "Speak to talk; the assistant answers when you pause. Speaking over it interrupts it, as does i.\n"
+    "The mic meter's yellow bar is the turn-detection threshold: speech must rise above it."
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="help-close")]
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        super().__init__(id="help")
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)
+        table.add_column("Key", no_wrap=True, style="bold")
+        table.add_column("Action")
+        for keys, description in self.rows:
+            table.add_row(keys, description)
+        with VerticalScroll(id="help-body"):
+            yield Static("Keys", classes="help-title")
+            yield Static(table)
+            yield Static(ABOUT, classes="help-about")
+            yield Static("Esc closes this screen.", classes="help-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
