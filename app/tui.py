@@ -29,7 +29,7 @@ from app.messages import AudioModeChanged, EndpointResolved, SessionNotice
 from app.protocol.endpoint import EndpointError, host_of, realtime_url
 from app.protocol.session import SessionConfig
 from app.screens.conversation import ConversationScreen
-from app.screens.help import HelpScreen
+from app.screens.help import LONG, HelpScreen
 from app.screens.settings import SettingsScreen
 from app.voicelive import notices as nt
 from app.voicelive.auth import CredentialProvider, TokenCredential
@@ -298,7 +298,7 @@ class VoiceLiveApp(App[int]):
             if binding.id is None or binding.id in seen:  # Textual's own scrolling keys are not ours to list
                 continue
             seen.add(binding.id)
-            rows.append((self.get_key_display(binding), binding.description or binding.action))
+            rows.append((self.get_key_display(binding), LONG.get(binding.id, binding.description or binding.action)))
         rows += [("escape", "Leave the message prompt"),
                  ("ctrl+p", "Command palette: every action, theme, export")]
         self.push_screen(HelpScreen(rows))

@@ -207,7 +207,7 @@ async def test_invalid_settings_show_a_field_error_and_send_nothing(tmp_path: Pa
 
 
 async def test_a_server_rejection_rolls_the_form_back(tmp_path: Path) -> None:
-    app, emulator = make_app(tmp_path)
+    app, _ = make_app(tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
         await connected(app)
         assert app.session is not None

@@ -9,6 +9,19 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+# Longer words for the keys whose footer labels are short.
+LONG = {
+    "threshold-down": "Lower the VAD threshold by 0.05 (quieter speech counts)",
+    "threshold-up": "Raise the VAD threshold by 0.05 (only louder speech counts)",
+    "silence-down": "Shorten the pause that ends your turn by 100 ms",
+    "silence-up": "Lengthen the pause that ends your turn by 100 ms",
+    "interrupt": "Interrupt the assistant (speaking over it works too)",
+    "mute": "Mute or unmute the microphone",
+    "type": "Type a message instead of speaking",
+    "details": "Show latency and duration under each reply",
+    "reopen-audio": "Reopen the audio devices (after one vanished)",
+}
+
 ABOUT = (
     "Speak to talk; the assistant answers when you pause. Speaking over it interrupts it, as does i.\n"
     "The mic meter's yellow bar is the turn-detection threshold: speech must rise above it."

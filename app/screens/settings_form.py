@@ -161,6 +161,7 @@ def build(values: dict[str, Any], base: SessionConfig, audio: AudioSettings) -> 
         first = exc.errors()[0]
         loc = tuple(str(p) for p in first["loc"] if not str(p).startswith("function"))
         field_id = next((f for n in range(len(loc), 0, -1) if (f := _LOC_TO_FIELD.get(loc[:n]))), "voice-name")
-        raise FormError(field_id, f"{BY_ID[field_id].label}: {first['msg'].removeprefix('Value error, ')}.") from None
+        message = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        raise FormError(field_id, f"{BY_ID[field_id].label} {message}.") from None
     return session, new_audio
 

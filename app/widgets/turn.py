@@ -42,6 +42,11 @@ class AssistantTurn(Vertical):
         yield Label("Assistant", classes="turn-heading")
         yield Markdown("", classes="turn-body")
 
+    @property
+    def caught_up(self) -> bool:
+        """Whether everything received is on screen (the Markdown stream renders in the background)."""
+        return not self.has_class("-streaming") or self.query_one(Markdown).source == self.text
+
     async def append(self, delta: str) -> None:
         self.text += delta
         if self._stream is None:
@@ -54,11 +59,10 @@ class AssistantTurn(Vertical):
             await self._stream.stop()
             self._stream = None
         self.remove_class("-streaming")
-        body = self.query_one(Markdown)
-        if heard_text:
-            await body.update(heard_text + " —")
-        elif full_text and full_text != self.text:
-            await body.update(full_text)
+        # Stopping the stream can cut off a fragment it was still drawing (its source says otherwise),
+        # so the finished turn is rendered once more, whole: once per turn, not per delta.
+        shown = heard_text + " —" if heard_text else (full_text or self.text)
+        await self.query_one(Markdown).update(shown)
         self.text = heard_text or full_text or self.text
         if interrupted_at_ms is not None:
             self.add_class("-interrupted")

@@ -1,0 +1,119 @@
+"""Screens worth looking at, reached deterministically (no network, no clock) for snapshots and docs.
+
+Each scenario drives the real App by posting the same notices the session would post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from app.config import load_settings
+from app.messages import SessionNotice
+from app.tui import Services, VoiceLiveApp
+from app.voicelive import notices as nt
+from app.widgets.turn import AssistantTurn
+
+Scenario = Callable[[Pilot[int]], Awaitable[None]]
+
+
+def scenario_app(tmp: Path) -> VoiceLiveApp:
+    settings = load_settings({("connection", "local"): True}, environ={})
+    return VoiceLiveApp(settings, Services(autostart=False, transcript_dir=str(tmp)))
+
+
+async def _post(pilot: Pilot[int], *notices: nt.Notice) -> None:
+    for notice in notices:
+        pilot.app.post_message(SessionNotice(notice))
+    await settle(pilot)
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait until every posted notice is handled and every streamed delta is drawn."""
+    for _ in range(200):
+        await pilot.pause()
+        if all(turn.caught_up for turn in pilot.app.screen.query(AssistantTurn)):
+            break
+        await asyncio.sleep(0.01)
+    await pilot.pause(0.1)
+
+
+async def _connected(pilot: Pilot[int]) -> None:
+    app = pilot.app
+    assert isinstance(app, VoiceLiveApp)
+    status = app.main.status
+    status.clock = False
+    status.host, status.local, status.model = "127.0.0.1:8765", True, "gpt-4o"
+    await _post(pilot, nt.ConnectionChanged("connected"))
+
+
+EXCHANGE = (
+    nt.UserTurnAdded("u1"),
+    nt.UserTranscribed("u1", "What's the weather like on Mars today?"),
+    nt.AssistantTurnStarted("a1", "r1"),
+    nt.AssistantTextDelta("a1", "Mars is **cold and dusty**: about -60 °C on average, "),
+    nt.AssistantTextDelta("a1", "with thin CO₂ air and the odd planet-wide dust storm."),
+    nt.AssistantTurnEnded("a1", "completed", "", first_audio_ms=412, audio_ms=5200),
+)
+
+
+async def idle(pilot: Pilot[int]) -> None:
+    await _connected(pilot)
+    await _post(pilot, *EXCHANGE)
+
+
+async def mid_reply(pilot: Pilot[int]) -> None:
+    await _connected(pilot)
+    await _post(pilot, *EXCHANGE, nt.UserTurnAdded("u2"), nt.SpeechStopped("u2", 5100),
+                nt.UserTranscribed("u2", "And how long is a day there"), nt.AssistantTurnStarted("a2", "r2"),
+                nt.AssistantTextDelta("a2", "A Martian day, a *sol*, lasts 24 hours and"))
+
+
+async def interrupted(pilot: Pilot[int]) -> None:
+    await mid_reply(pilot)
+    await _post(pilot, nt.SpeechStarted("u3", 9000),
+                nt.AssistantTurnEnded("a2", "cancelled", "A Martian day, a *sol*, lasts 24 hours and 39 minutes.",
+                                      interrupted_at_ms=1840, heard_text="A Martian day, a sol, lasts 24 hours",
+                                      first_audio_ms=380, audio_ms=3100),
+                nt.UserTurnAdded("u3"))
+
+
+async def muted(pilot: Pilot[int]) -> None:
+    await idle(pilot)
+    await pilot.press("m")
+    await pilot.pause()
+
+
+async def error(pilot: Pilot[int]) -> None:
+    await idle(pilot)
+    await _post(pilot, nt.ServiceError("Rate limit reached for requests; retrying shortly.", "rate_limit_exceeded"),
+                nt.SessionRejected("Input should be less than or equal to 1", "session.turn_detection.threshold"))
+
+
+async def settings(pilot: Pilot[int]) -> None:
+    await _connected(pilot)
+    await pilot.press("s")
+    await pilot.pause(0.3)
+
+
+async def settings_invalid(pilot: Pilot[int]) -> None:
+    await settings(pilot)
+    from textual.widgets import Input
+
+    pilot.app.screen.query_one("#vad-threshold", Input).value = "1.5"
+    await pilot.pause(0.3)
+
+
+async def help_screen(pilot: Pilot[int]) -> None:
+    await idle(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause(0.3)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "idle": idle, "mid_reply": mid_reply, "interrupted": interrupted, "muted": muted, "error": error,
+    "settings": settings, "settings_invalid": settings_invalid, "help": help_screen,
+}

@@ -1,0 +1,26 @@
+"""SVG snapshots of every screen state a reviewer should look at, at 80×24 and 160×48.
+
+What should be visible:
+* idle — one finished exchange, both meters, the footer's keys, "connected" and the emulator host.
+* mid_reply — the second reply half-streamed (amber edge), the user's transcript filled in.
+* interrupted — the reply cut at the last word heard, red edge, "interrupted at 1.8 s".
+* muted — MUTED in the status line and on the mic meter.
+* error — a service error and a rejected setting, inline, in red.
+* settings / settings_invalid — the form; with 1.5 as threshold, the field error and Apply disabled.
+* help — every binding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.scenarios import SCENARIOS, scenario_app
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_snapshot(snap_compare: Any, tmp_path: Path, name: str, size: tuple[int, int]) -> None:
+    assert snap_compare(scenario_app(tmp_path), terminal_size=size, run_before=SCENARIOS[name])
