@@ -57,6 +57,8 @@ def _run_parser() -> argparse.ArgumentParser:
     other.add_argument("--config", type=Path, metavar="PATH", help="settings file (TOML)")
     other.add_argument("--log-file", type=Path, metavar="PATH", help=f"log file (default {default_log_path()})")
     other.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    other.add_argument("--save-key", action="store_true",
+                       help="store the API key in the config file (mode 0600); it is never stored otherwise")
     return parser
 
 
@@ -179,6 +181,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     if not settings.connection.local and not settings.connection.endpoint:
         return _fail(NO_SETTINGS)
+    if args.save_key:
+        if settings.connection.api_key is None:
+            return _fail("--save-key was given but there is no API key to save (set AZURE_VOICE_LIVE_API_KEY).")
+        from app.config import save_settings
+
+        path = save_settings(settings, args.config, save_key=True)
+        print(f"Saved the settings with the API key to {path} (readable by you only).")  # noqa: T201
     if settings.audio.input_file is not None:
         from app.audio.wav import WavError, read_wav
 

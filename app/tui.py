@@ -58,6 +58,7 @@ class VoiceLiveApp(App[int]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-ctrl"),
         Binding("a", "reopen_audio", "Reopen audio", show=False, id="reopen-audio"),
+        Binding("r", "reconnect", "Reconnect", show=False, id="reconnect"),
     ]
 
     def __init__(self, settings: Settings, services: Services | None = None) -> None:
@@ -343,6 +344,18 @@ class VoiceLiveApp(App[int]):
         ]
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)
+
+    def _fatal_error(self) -> None:
+        """An unexpected exception: the details go to the (redacted) log, the terminal gets one sentence.
+
+        Textual's default prints a traceback with local variables, which could include a key or token.
+        """
+        error = self._exception
+        log.critical("unexpected error", exc_info=error)
+        name = type(error).__name__ if error is not None else "error"
+        self._exit_renderables.append(
+            f"voicelive-tui stopped on an unexpected error ({name}); the details are in the log file.")
+        self._close_messages_no_wait()
 
     # ------------------------------------------------------------------ quitting
     async def action_quit(self) -> None:

@@ -90,11 +90,21 @@ async def play_into_mic(path: Path) -> None:
 
 
 async def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> None:
-    """Await until `predicate()` is truthy; fail the test with a clear message on timeout."""
+    """Await until `predicate()` is truthy; fail the test with a clear message on timeout.
+
+    A predicate that raises (a widget not mounted yet) counts as not yet true; the last error is
+    reported if time runs out.
+    """
     deadline = time.monotonic() + timeout
-    while not predicate():
+    last: Exception | None = None
+    while True:
+        try:
+            if predicate():
+                return
+        except Exception as exc:
+            last = exc
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {predicate} (last error: {last!r})")
         await asyncio.sleep(interval)
 
 

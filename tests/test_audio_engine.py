@@ -101,14 +101,14 @@ async def test_a_vanished_device_is_reported_and_audio_can_be_reopened(audio_dev
     app = VoiceLiveApp(load_settings({("connection", "local"): True}),
                        Services(engine=engine, emulator=EmulatorServer()))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(lambda: app.status.state == "connected" and engine.active, timeout=15)
+        await wait_for(lambda: app.main.status.state == "connected" and engine.active, timeout=15)
         engine._streams[0].abort()
-        await wait_for(lambda: app.status.audio == "text mode", timeout=5)
+        await wait_for(lambda: app.main.status.audio == "text mode", timeout=5)
         notices = [str(n.render()) for n in app.screen.query(NoticeLine)]
         assert any("audio device stopped" in n and "press a" in n for n in notices), notices
         assert app.session is not None and app.session.audio_out is None
         await pilot.press("a")
-        await wait_for(lambda: engine.active and app.status.audio == "audio", timeout=5)
+        await wait_for(lambda: engine.active and app.main.status.audio == "audio", timeout=5)
         assert app.session.audio_out is engine.playback
         await pilot.press("q")
 
@@ -127,7 +127,7 @@ async def test_no_portaudio_means_text_mode_with_a_notice(monkeypatch: pytest.Mo
     app = VoiceLiveApp(load_settings({("connection", "local"): True}),
                        Services(engine=AudioEngine(), emulator=EmulatorServer()))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(lambda: app.status.state == "connected" and app.status.audio == "text mode", timeout=15)
+        await wait_for(lambda: app.main.status.state == "connected" and app.main.status.audio == "text mode", 15)
         assert any("PortAudio is not installed" in str(n.render()) for n in app.screen.query(NoticeLine))
         await pilot.press("t")
         await pilot.press(*"hi", "enter")
@@ -151,10 +151,10 @@ def test_no_sound_server_at_all_starts_in_text_mode(tmp_path: Path) -> None:
                                Services(engine=AudioEngine(), emulator=EmulatorServer()))
             async with app.run_test() as pilot:
                 for _ in range(200):
-                    if app.status.audio == "text mode" and app.status.state == "connected":
+                    if app.main.status.audio == "text mode" and app.main.status.state == "connected":
                         break
                     await asyncio.sleep(0.05)
-                print("STATE", app.status.state, app.status.audio)
+                print("STATE", app.main.status.state, app.main.status.audio)
                 print("NOTICE", [str(n.render()) for n in app.screen.query(NoticeLine)])
                 await pilot.press("q")
 
@@ -220,3 +220,17 @@ def test_bad_input_file_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err.strip()
     assert "bad.wav is not a readable PCM WAV file" in err and err.count("\n") == 0
     write_wav(tmp_path / "ok.wav", silence(0.1))
+
+
+async def test_an_unknown_device_is_one_sentence_and_text_mode(audio_devices: None) -> None:
+    from app.config import load_settings
+    from app.tui import Services, VoiceLiveApp
+    from app.widgets.turn import NoticeLine
+
+    app = VoiceLiveApp(load_settings({("connection", "local"): True}),
+                       Services(engine=AudioEngine(input_device="no-such-microphone"), emulator=EmulatorServer()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.main.status.state == "connected" and app.main.status.audio == "text mode", 15)
+        notices = [str(n.render()) for n in app.screen.query(NoticeLine)]
+        assert any("No input device matches 'no-such-microphone'" in n for n in notices), notices
+        await pilot.press("q")

@@ -83,3 +83,47 @@ def test_local_under_tmux_shows_a_readable_screen_and_quits(tmp_path: Path) -> N
         assert "EXIT=0" in screen, screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_kill_9_loses_no_completed_turn(tmp_path: Path) -> None:
+    import json
+    import signal
+
+    session = "vl-" + uuid.uuid4().hex[:8]
+    data_home = tmp_path / "data"
+    env_args = ["-e", f"XDG_DATA_HOME={data_home}", "-e", f"XDG_CONFIG_HOME={tmp_path / 'config'}"]
+    command = "exec " + " ".join([*_command(), "--local", "--no-audio", "--log-file", str(tmp_path / "app.log")])
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", *env_args, command],
+                   check=True)
+    try:
+        pid = int(subprocess.run(["tmux", "display", "-p", "-t", session, "#{pane_pid}"], capture_output=True,
+                                 text=True, check=True).stdout.strip())
+
+        def records() -> list[dict]:
+            files = list((data_home / "voicelive-tui" / "transcripts").glob("*.jsonl"))
+            return [json.loads(line) for f in files for line in f.read_text().splitlines()] if files else []
+
+        def wait(predicate: object, timeout: float = 20) -> None:
+            deadline = time.monotonic() + timeout
+            while not predicate() and time.monotonic() < deadline:  # type: ignore[operator]
+                time.sleep(0.2)
+
+        def screen() -> str:
+            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                  text=True).stdout
+
+        wait(lambda: "connected" in screen())
+        for n, message in enumerate(["first message", "second message"], start=1):
+            subprocess.run(["tmux", "send-keys", "-t", session, "t"], check=True)
+            time.sleep(0.3)
+            subprocess.run(["tmux", "send-keys", "-t", session, "-l", message], check=True)
+            subprocess.run(["tmux", "send-keys", "-t", session, "Enter", "Escape"], check=True)
+            wait(lambda n=n: len(records()) >= 2 * n)
+        os.kill(pid, signal.SIGKILL)
+        got = records()
+        assert [r["role"] for r in got] == ["user", "assistant", "user", "assistant"]
+        assert got[0]["text"] == "first message" and got[2]["text"] == "second message"
+        assert all(r["status"] == "completed" for r in got)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)

@@ -36,7 +36,7 @@ async def test_talk_hear_and_interrupt_on_real_audio(audio_devices: None, tmp_pa
     app = VoiceLiveApp(settings, Services(engine=engine, emulator=emulator))
     speech = spoken_wav(tmp_path / "speech.wav")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(lambda: app.screen.query(StatusBar) and app.status.state == "connected", timeout=15)
+        await wait_for(lambda: app.screen.query(StatusBar) and app.main.status.state == "connected", timeout=15)
         assert engine.active
 
         # Turn 1: speak, hear the parrot reply in full.

@@ -106,6 +106,12 @@ class EmulatorServer:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "Access denied: invalid API key or token.\n")
         return None
 
+    async def send_raw(self, frames: list[str]) -> None:
+        """Send arbitrary text frames to every open connection (fuzzing a client)."""
+        for ws in list(self.connections):
+            for frame in frames:
+                await ws.send(frame)
+
     def drop_connections(self) -> int:
         """Abort every open connection at once, as a network failure would (the client sees 1006)."""
         dropped = 0

@@ -20,6 +20,7 @@ LONG = {
     "type": "Type a message instead of speaking",
     "details": "Show latency and duration under each reply",
     "reopen-audio": "Reopen the audio devices (after one vanished)",
+    "reconnect": "Reconnect now (also after giving up)",
 }
 
 ABOUT = (

@@ -89,6 +89,10 @@ async def open_connection(url: str, credentials: Credentials) -> tuple[ClientCon
         raise ConnectError(f"The endpoint URL for {host} is not valid.") from None
     except (InvalidHandshake, EOFError):
         raise ConnectError(f"{host} did not answer as a Voice Live WebSocket endpoint.") from None
+    except ConnectionResetError:
+        if url.startswith("wss:"):
+            raise ConnectError(f"The TLS handshake with {host} failed (the connection was reset).") from None
+        raise ConnectError(f"{host} reset the connection during the handshake.") from None
     except OSError as exc:
         raise ConnectError(f"Could not connect to {host} ({exc.strerror or type(exc).__name__}).") from None
     return ws, request_id

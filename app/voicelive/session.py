@@ -1,49 +1,43 @@
-"""`VoiceLiveSession`: owns one conversation with the service, over one or more WebSocket connections.
+"""`VoiceLiveSession`: owns one conversation with the service, over as many WebSocket connections as it takes.
 
 A plain class (no Textual): it runs as a task on the App's loop, sends through an `Outbox`, plays audio
 into an `AudioOutput`, and reports everything through `emit(notice)`. The UI calls `update_session`,
 `interrupt`, `send_text`, `set_muted`; none of them awaits the socket.
+
+Connections die (networks drop, the service closes every session at 60 minutes). The session reconnects
+with backoff, re-sends its configuration and replays the conversation as text items, so the model keeps
+its context; audio keeps flowing through the same outbox and playback buffer. A close the user asked for
+never reconnects. Shortly before the service's cap it reconnects on purpose, between turns if it can.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
+import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from app.conversation import Conversation, WordTime
-from app.logs import OncePerKind
+from app.conversation import Conversation
 from app.protocol import events as ev
 from app.protocol.session import SessionConfig
 from app.voicelive import notices as nt
 from app.voicelive.auth import AuthError, CredentialProvider
 from app.voicelive.connection import ConnectError, open_connection
-from app.voicelive.outbox import Outbox
+from app.voicelive.handlers import AudioOutput, SessionState
+from app.voicelive.reconnect import ReconnectPolicy
 
 log = logging.getLogger(__name__)
+FATAL_STATUSES = {400, 401, 403, 404}
+__all__ = ["AudioOutput", "VoiceLiveSession"]
 
 
-class AudioOutput(Protocol):
-    """What the session needs from playback (implemented by `app.audio.playback.PlaybackBuffer`)."""
-
-    def write(self, item_id: str, pcm: npt.NDArray[np.int16]) -> None: ...
-    def end_item(self, item_id: str) -> None: ...
-    def request_flush(self) -> None: ...
-    def played_ms(self, item_id: str) -> int: ...
-    def received_ms(self, item_id: str) -> int: ...
-    def is_playing(self, item_id: str | None = None) -> bool: ...
-
-
-class VoiceLiveSession:
+class VoiceLiveSession(SessionState):
     def __init__(
         self,
         url: str,
@@ -54,29 +48,23 @@ class VoiceLiveSession:
         api_version: str | None = None,
         audio_out: AudioOutput | None = None,
         conversation: Conversation | None = None,
+        policy: ReconnectPolicy | None = None,
+        planned_margin_s: float = 60.0,
     ) -> None:
+        super().__init__(config, emit, audio_out=audio_out, conversation=conversation)
         self.url = url
         self.credentials = credentials
-        self.config = config  # the live configuration (confirmed by the service)
         self.api_version = api_version
-        self.emit = emit
-        self.audio_out = audio_out
-        self.conversation = conversation or Conversation()
-        self.outbox = Outbox()
-        self.session_id: str | None = None
+        self.policy = policy or ReconnectPolicy()
+        self.planned_margin_s = planned_margin_s
         self.muted = False
-        self.frames_received = 0
+        self.connections = 0
+        self.replayed_items = 0
         self._ws: ClientConnection | None = None
         self._closing = False
+        self._planned = False
         self._event_seq = 0
-        self._pending_updates: dict[str, SessionConfig] = {}
-        self._active_response: str | None = None
-        self._assistant_item: str | None = None  # the item whose audio is (or was last) playing
-        self._interrupted: dict[str, int] = {}
-        self._cancel_sent_for: str | None = None
-        self._turn_ended_at: float | None = None  # when the user's last turn ended (for latency)
-        self._first_audio_ms: dict[str, int] = {}
-        self._warn = OncePerKind(log)
+        self._wake = asyncio.Event()
 
     # ------------------------------------------------------------------ commands (called from the UI)
     def _next_id(self, prefix: str) -> str:
@@ -118,38 +106,112 @@ class VoiceLiveSession:
     async def close(self) -> None:
         """Close with 1000 on request; never reconnects afterwards."""
         self._closing = True
+        self._wake.set()
         ws = self._ws
         if ws is not None:
             await ws.close(1000, "client closing")
 
-    # ------------------------------------------------------------------ the connection
+    # ------------------------------------------------------------------ the connection loop
     async def run(self) -> None:
-        """Connect and serve until the socket closes. Reports failures through notices, never raises them."""
-        self.emit(nt.ConnectionChanged("connecting"))
-        try:
-            creds = await self.credentials.get()
-            self._ws, request_id = await open_connection(self.url, creds)
-        except (ConnectError, AuthError) as exc:
-            log.warning("connection failed: %s", exc)
-            self.emit(nt.ConnectionChanged("failed", str(exc)))
-            return
+        """Connect, serve, reconnect until closed or out of attempts. Never raises; reports through notices."""
+        attempt = 0
+        while not self._closing:
+            state = "connecting" if attempt == 0 else "reconnecting"
+            self.emit(nt.ConnectionChanged(state, attempt=attempt))
+            self.policy.note_attempt()
+            try:
+                creds = await self.credentials.get()
+                self._ws, request_id = await open_connection(self.url, creds)
+            except AuthError as exc:
+                self.emit(nt.ConnectionChanged("failed", str(exc)))
+                return
+            except ConnectError as exc:
+                log.warning("connection failed: %s", exc)
+                if self.connections == 0 or exc.status in FATAL_STATUSES:
+                    self.emit(nt.ConnectionChanged("failed", str(exc)))
+                    return
+                attempt += 1
+                if not await self._wait_before(attempt, str(exc), exc.retry_after):
+                    return
+                continue
+            attempt = 0
+            reason = await self._serve(self._ws, request_id)
+            if self._closing:
+                break
+            if self._planned:
+                self._planned = False
+                log.info("planned reconnect before the session cap")
+                continue
+            attempt = 1
+            if not await self._wait_before(attempt, reason, None):
+                return
+        self.emit(nt.ConnectionChanged("closed"))
+
+    async def _wait_before(self, attempt: int, reason: str, retry_after: float | None) -> bool:
+        """Back off before another attempt; False when the session should give up (or was closed)."""
+        if self.policy.exhausted(attempt):
+            self.emit(nt.ConnectionChanged(
+                "failed", f"Gave up reconnecting after {self.policy.max_attempts} attempts ({reason}); "
+                "press r to try again."))
+            return False
+        delay = self.policy.delay(attempt, retry_after)
+        log.info("reconnecting in %.1f s (attempt %d): %s", delay, attempt, reason)
+        self.emit(nt.ConnectionChanged("reconnecting", reason, attempt))
+        self._wake.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        return not self._closing
+
+    async def _serve(self, ws: ClientConnection, request_id: str) -> str:
+        """One connection's life: configure, replay context, send and receive until it closes."""
+        self.connections += 1
         self.emit(nt.ConnectionChanged("connected", f"request id {request_id}"))
+        self.outbox.clear_audio()  # speech captured while disconnected is stale now
         self.update_session(self.config)
-        sender = asyncio.create_task(self._send_loop(self._ws), name="voicelive-send")
-        reason = "closed"
+        self._replay_context()
+        tasks = [asyncio.create_task(self._send_loop(ws), name="voicelive-send"),
+                 asyncio.create_task(self._planned_reconnect(ws), name="voicelive-cap")]
+        reason = "the connection closed"
         try:
-            async for frame in self._ws:
+            async for frame in ws:
                 self.frames_received += 1
                 self._handle_frame(frame)
-        except ConnectionClosed as exc:
-            reason = f"connection lost ({exc.rcvd.code if exc.rcvd else 1006})"
+        except ConnectionClosed:
+            pass
         finally:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
-        ws = self._ws
-        if ws.close_code not in (None, 1000) and not self._closing:
-            reason = f"connection lost (code {ws.close_code}{': ' + ws.close_reason if ws.close_reason else ''})"
-        self.emit(nt.ConnectionChanged("closed", "" if self._closing else reason))
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if ws.close_code not in (None, 1000) or not self._closing:
+            code = ws.close_code if ws.close_code is not None else 1006
+            reason = f"connection lost (code {code}{': ' + ws.close_reason if ws.close_reason else ''})"
+        self._connection_lost()
+        self.outbox.take()  # what was queued for the dead socket is re-sent by the next connect
+        return reason
+
+    def _replay_context(self) -> None:
+        """Re-create the finished turns as text items so the model keeps the conversation's context."""
+        items = self.conversation.replay_items()
+        self._replay_pending = len(items)
+        self.replayed_items += len(items)
+        for item in items:
+            self.outbox.put_control(ev.ItemCreate(item=item).to_json())
+        if items:
+            log.info("replayed %d conversation items into the new connection", len(items))
+
+    async def _planned_reconnect(self, ws: ClientConnection) -> None:
+        """Reconnect shortly before the service's session cap, waiting for a pause in the conversation."""
+        await asyncio.sleep(0.5)  # session.created tells us when this session expires
+        if self.expires_at is None:
+            return
+        remaining = self.expires_at - time.time()
+        margin = min(self.planned_margin_s, max(1.0, remaining * 0.25))
+        await asyncio.sleep(max(0.0, remaining - margin))
+        deadline = time.monotonic() + margin * 0.8
+        while self.busy and time.monotonic() < deadline:  # noqa: ASYNC110 - playback state has no event
+            await asyncio.sleep(0.1)
+        self._planned = True
+        await ws.close(1000, "planned reconnect before the session cap")
 
     async def _send_loop(self, ws: ClientConnection) -> None:
         try:
@@ -163,209 +225,11 @@ class VoiceLiveSession:
         except ConnectionClosed:
             return
 
-    # ------------------------------------------------------------------ what arrives
-    def _handle_frame(self, frame: str | bytes) -> None:
-        try:
-            event = ev.parse_server_event(frame)
-        except ev.ProtocolError as exc:
-            self._warn.warn(exc.kind, str(exc))
-            return
-        if isinstance(event, ev.UnknownEvent):
-            self._warn.warn(f"unknown event type {event.type}", "ignored")
-            return
-        handler = getattr(self, "_on_" + event.type.replace(".", "_"), None)
-        if handler is None:
-            return  # a known event this client has no use for (content parts, visemes, ...)
-        try:
-            handler(event)
-        except Exception:  # one bad event must never end the session
-            log.exception("handling %s failed", event.type)
-
-    def _on_session_created(self, event: ev.SessionCreated) -> None:
-        self.session_id = str(event.session.get("id", ""))
-        self.emit(nt.SessionStarted(self.session_id, str(event.session.get("model", ""))))
-
-    def _on_session_updated(self, event: ev.SessionUpdated) -> None:
-        config = self._pending_updates.pop(event.event_id or "", None) if event.event_id else None
-        if config is None and self._pending_updates:  # servers need not echo our event id
-            first = next(iter(self._pending_updates))
-            config = self._pending_updates.pop(first)
-        if config is None:
-            try:
-                config = SessionConfig.from_payload(event.session)
-            except Exception:
-                return
-        self.config = config
-        self.emit(nt.SessionApplied(config))
-
-    def _on_error(self, event: ev.Error) -> None:
-        err = event.error
-        if err.code == "response_cancel_not_active" and self._cancel_sent_for is not None:
-            return  # our cancel raced the response's own end: nothing to tell
-        if err.event_id and err.event_id in self._pending_updates:
-            self._pending_updates.pop(err.event_id)
-            self.emit(nt.SessionRejected(err.message or "the service rejected the settings", err.param))
-            return
-        log.warning("service error %s: %s", err.code or err.type, err.message)
-        self.emit(nt.ServiceError(err.message or "the service reported an error", err.code))
-
-    def _on_warning(self, event: ev.Warning_) -> None:
-        self.emit(nt.Info(event.warning.message, "warning"))
-
-    def _on_input_audio_buffer_speech_started(self, event: ev.SpeechStarted) -> None:
-        td = self.config.turn_detection
-        if td is None or td.interrupts_response:
-            self._barge_in(send_cancel=False)
-        self.emit(nt.SpeechStarted(event.item_id, event.audio_start_ms))
-
-    def _on_input_audio_buffer_speech_stopped(self, event: ev.SpeechStopped) -> None:
-        self._turn_ended_at = time.monotonic()
-        self.emit(nt.SpeechStopped(event.item_id, event.audio_end_ms))
-
-    def _on_input_audio_buffer_committed(self, event: ev.InputAudioCommitted) -> None:
-        if self.conversation.get(event.item_id) is None:
-            self.conversation.add(event.item_id, "user")
-            self.emit(nt.UserTurnAdded(event.item_id))
-
-    def _on_conversation_item_created(self, event: ev.ItemCreated) -> None:
-        item = event.item
-        item_id, role = item.get("id"), item.get("role")
-        if item.get("type") != "message" or not isinstance(item_id, str) or role not in ("user", "system"):
-            return
-        if self.conversation.get(item_id) is not None:
-            return
-        parts = item.get("content") or []
-        texts = [p.get("text", "") for p in parts if isinstance(p, dict) and p.get("type") == "input_text"]
-        if texts:
-            text = " ".join(str(t) for t in texts)
-            self.conversation.add(item_id, role, text, typed=True)
-            self.conversation.finish(item_id)
-            self.emit(nt.UserTurnAdded(item_id, text))
-        else:
-            self.conversation.add(item_id, role)
-            self.emit(nt.UserTurnAdded(item_id))
-
-    def _on_conversation_item_input_audio_transcription_delta(self, event: ev.TranscriptionDelta) -> None:
-        turn = self.conversation.get(event.item_id)
-        if turn is not None and event.delta:
-            turn.text += event.delta
-            self.emit(nt.UserTranscribed(event.item_id, turn.text, final=False))
-
-    def _on_conversation_item_input_audio_transcription_completed(self, event: ev.TranscriptionCompleted) -> None:
-        self.conversation.add(event.item_id, "user")
-        self.conversation.finish(event.item_id, "completed", event.transcript)
-        self.emit(nt.UserTranscribed(event.item_id, event.transcript))
-
-    def _on_conversation_item_input_audio_transcription_failed(self, event: ev.TranscriptionFailed) -> None:
-        self.conversation.finish(event.item_id, "completed")
-        self.emit(nt.UserTranscribed(event.item_id, event.error.message, failed=True))
-
-    def _on_response_created(self, event: ev.ResponseCreated) -> None:
-        self._active_response = str(event.response.get("id") or "")
-        self._cancel_sent_for = None
-
-    def _on_response_output_item_added(self, event: ev.OutputItemAdded) -> None:
-        item = event.item
-        item_id = item.get("id")
-        if item.get("type") == "message" and isinstance(item_id, str):
-            self.conversation.add(item_id, "assistant")
-            self._assistant_item = item_id
-            self.emit(nt.AssistantTurnStarted(item_id, event.response_id))
-
-    def _on_response_audio_transcript_delta(self, event: ev.AudioTranscriptDelta) -> None:
-        self._assistant_delta(event.item_id, event.delta)
-
-    def _on_response_text_delta(self, event: ev.TextDelta) -> None:
-        self._assistant_delta(event.item_id, event.delta)
-
-    def _assistant_delta(self, item_id: str, delta: str) -> None:
-        turn = self.conversation.get(item_id)
-        if turn is None or turn.done or item_id in self._interrupted:
-            return
-        turn.text += delta
-        self.emit(nt.AssistantTextDelta(item_id, delta))
-
-    def _on_response_audio_delta(self, event: ev.AudioDelta) -> None:
-        if event.item_id in self._interrupted:
-            return  # the user already stopped this reply; late audio must not play
-        try:
-            pcm = base64.b64decode(event.delta, validate=True)
-        except (binascii.Error, ValueError):
-            self._warn.warn("undecodable audio delta", f"item {event.item_id}")
-            return
-        if len(pcm) % 2:
-            pcm = pcm[:-1]
-        self._assistant_item = event.item_id
-        if event.item_id not in self._first_audio_ms and self._turn_ended_at is not None:
-            self._first_audio_ms[event.item_id] = round((time.monotonic() - self._turn_ended_at) * 1000)
-        if self.audio_out is not None:
-            self.audio_out.write(event.item_id, np.frombuffer(pcm, dtype="<i2"))
-
-    def _on_response_audio_done(self, event: ev.AudioDone) -> None:
-        if self.audio_out is not None:
-            self.audio_out.end_item(event.item_id)
-
-    def _on_response_audio_timestamp_delta(self, event: ev.AudioTimestampDelta) -> None:
-        turn = self.conversation.get(event.item_id)
-        if turn is not None:
-            turn.words.append(WordTime(event.audio_offset_ms, event.audio_duration_ms, event.text))
-
-    def _on_response_done(self, event: ev.ResponseDone) -> None:
-        if self._active_response == event.response_id or event.response_id is None:
-            self._active_response = None
-        status = event.status or "completed"
-        if status == "cancelled" and self._assistant_item not in self._interrupted:
-            self._barge_in(send_cancel=False)  # the server cancelled (turn detected): stop what still plays
-        for item in event.response.get("output", []) or []:
-            item_id = item.get("id") if isinstance(item, dict) else None
-            if isinstance(item_id, str):
-                self._end_assistant_turn(item_id, status)
-
-    def _end_assistant_turn(self, item_id: str, status: str) -> None:
-        turn = self.conversation.get(item_id)
-        if turn is None or turn.role != "assistant" or turn.done:
-            return
-        interrupted = self._interrupted.get(item_id)
-        if interrupted is not None:
-            status = "cancelled"
-            turn.interrupted_at_ms = interrupted
-        self.conversation.finish(item_id, status)
-        heard = turn.heard_text(interrupted) if interrupted is not None and turn.words else None
-        audio_ms = self.audio_out.received_ms(item_id) if self.audio_out is not None else 0
-        self.emit(nt.AssistantTurnEnded(item_id, status, turn.text, interrupted, heard,
-                                        self._first_audio_ms.pop(item_id, None), audio_ms))
-
-    def _on_conversation_item_truncated(self, event: ev.ItemTruncated) -> None:
-        log.info("item %s truncated at %d ms", event.item_id, event.audio_end_ms)
-
-    # ------------------------------------------------------------------ barge-in
-    def _barge_in(self, *, send_cancel: bool) -> None:
-        """Flush playback, cancel the response if asked and active, truncate the item at what was heard."""
-        item_id = self._assistant_item
-        playing = self.audio_out is not None and item_id is not None and self.audio_out.is_playing(item_id)
-        if send_cancel and self._active_response:
-            self._cancel_sent_for = self._active_response
-            self.outbox.put_control(ev.ResponseCancel().to_json())
-        if self.audio_out is None or item_id is None or item_id in self._interrupted:
-            return
-        turn = self.conversation.get(item_id)
-        still_arriving = turn is not None and not turn.done
-        if not playing and not still_arriving:
-            return  # the reply was heard in full: nothing to truncate
-        self.audio_out.request_flush()
-        heard_ms = self.audio_out.played_ms(item_id)
-        self._interrupted[item_id] = heard_ms
-        self.outbox.put_control(ev.ItemTruncate(item_id=item_id, content_index=0, audio_end_ms=heard_ms).to_json())
-        log.info("barge-in: item %s stopped at %d ms of %d ms received", item_id, heard_ms,
-                 self.audio_out.received_ms(item_id))
-        if turn is not None and turn.done:  # the response had already finished arriving
-            turn.status = "in_progress"
-            self._end_assistant_turn(item_id, "cancelled")
-
     # ------------------------------------------------------------------ introspection
     def stats(self) -> dict[str, Any]:
         return {
             "frames_received": self.frames_received,
             "dropped_audio_blocks": self.outbox.dropped_audio_blocks,
+            "connections": self.connections,
             "ignored": self._warn.counts,
         }
