@@ -140,6 +140,13 @@ def test_a_thousand_mangled_frames_never_escape_as_anything_else() -> None:
     assert all(count > 0 for count in outcomes.values()), outcomes
 
 
+def test_the_fast_audio_append_equals_the_model() -> None:
+    pcm = bytes(range(256)) * 4
+    import base64
+
+    assert ev.audio_append_json(pcm) == ev.InputAudioAppend(audio=base64.b64encode(pcm).decode()).to_json()
+
+
 def test_client_events_serialise_compactly_without_unset_fields() -> None:
     assert json.loads(ev.ResponseCancel().to_json()) == {"type": "response.cancel"}
     truncate = json.loads(ev.ItemTruncate(item_id="i", audio_end_ms=1200).to_json())

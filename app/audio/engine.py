@@ -183,13 +183,16 @@ class AudioEngine:
             self.output_underflows += 1
         out = outdata[:, 0]
         if self._out_adapter is not None:
-            self.playback.fill(self._out_block)
+            real = self.playback.fill(self._out_block)
             self._out_adapter.process(self._out_block, out)
             played = self._out_block
         else:
-            self.playback.fill(out)
+            real = self.playback.fill(out)
             played = out
         self.playback.output_delay_s = max(0.0, time.outputBufferDacTime - time.currentTime)
-        self.output_level.update(played)
+        if real:
+            self.output_level.update(played)
+        elif self.output_level.rms:
+            self.output_level.clear()  # silence: nothing to measure, 50 times a second
         if self._recorder is not None:
             self._recorder.push(played)

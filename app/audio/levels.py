@@ -21,8 +21,8 @@ def rms_peak(block: npt.NDArray[np.int16]) -> tuple[float, float]:
     if block.size == 0:
         return 0.0, 0.0
     samples = block.astype(np.float32)
-    rms = float(np.sqrt(np.mean(samples * samples))) / _FULL_SCALE
-    peak = float(np.max(np.abs(samples))) / _FULL_SCALE
+    rms = float(np.sqrt(np.dot(samples, samples) / samples.size)) / _FULL_SCALE
+    peak = max(float(samples.max()), -float(samples.min())) / _FULL_SCALE
     return rms, peak
 
 

@@ -56,6 +56,7 @@ class EmulatorSession:
         self.received: deque[dict[str, Any]] = deque(maxlen=5000)  # client events, audio elided
         self.sent: deque[tuple[float, dict[str, Any]]] = deque(maxlen=5000)  # (time, event), audio elided
         self.input_audio = bytearray()  # the last INPUT_KEEP_S seconds appended
+        self.input_arrivals: deque[tuple[float, int]] = deque(maxlen=20000)  # (time, samples seen after it)
         self.input_offset = 0  # samples dropped from the front of input_audio
         self.items: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
@@ -134,6 +135,7 @@ class EmulatorSession:
             return
         pcm = np.frombuffer(raw[: len(raw) - len(raw) % 2], dtype="<i2")
         self.input_audio.extend(pcm.tobytes())
+        self.input_arrivals.append((time.monotonic(), self.vad.position + len(pcm)))
         excess = len(self.input_audio) // 2 - INPUT_KEEP_S * SAMPLE_RATE
         if excess > 0:
             del self.input_audio[: excess * 2]

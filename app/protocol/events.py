@@ -8,6 +8,7 @@ that is not a JSON object with a string `type`, or a known event whose fields ha
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, ClassVar
 
@@ -434,6 +435,12 @@ class ResponseCancel(ClientEvent):
 
 class OutputAudioClear(ClientEvent):
     type: str = "output_audio_buffer.clear"
+
+
+def audio_append_json(pcm: bytes) -> str:
+    """`input_audio_buffer.append` for one block, built directly: it is sent 50 times a second, and base64
+    text needs no JSON escaping. Equal to `InputAudioAppend(audio=...).to_json()`."""
+    return '{"type":"input_audio_buffer.append","audio":"' + base64.b64encode(pcm).decode("ascii") + '"}'
 
 
 def user_text_item(text: str) -> dict[str, Any]:

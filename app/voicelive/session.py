@@ -13,7 +13,6 @@ never reconnects. Shortly before the service's cap it reconnects on purpose, bet
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import time
@@ -221,7 +220,7 @@ class VoiceLiveSession(SessionState):
                 for frame in control:
                     await ws.send(frame)
                 for block in audio:
-                    await ws.send(ev.InputAudioAppend(audio=base64.b64encode(block).decode("ascii")).to_json())
+                    await ws.send(ev.audio_append_json(block))
         except ConnectionClosed:
             return
 

@@ -22,7 +22,7 @@ class LevelSource(Protocol):
 
 class LevelMeter(Widget):
     DEFAULT_CSS = "LevelMeter { height: 1; width: 1fr; }"
-    POLL_HZ = 20
+    POLL_HZ = 15
 
     def __init__(self, label: str, source: LevelSource | None, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -47,7 +47,7 @@ class LevelMeter(Widget):
         marker = -1
         if self.threshold is not None:
             marker = round((threshold_to_dbfs(self.threshold) - FLOOR_DBFS) / -FLOOR_DBFS * (width - 1))
-        return cells, marker, self.speaking, self.muted, round(to_dbfs(rms))
+        return cells, marker, self.speaking, self.muted, 3 * round(to_dbfs(rms) / 3)  # 3 dB steps: calm digits
 
     def _poll(self) -> None:
         state = self._state()
@@ -60,13 +60,15 @@ class LevelMeter(Widget):
         width = self._bar_width()
         text = Text(f"{self.label} ", style="bold" if speaking else "")
         bar_style = "dim" if muted else ("green" if speaking else "cyan")
-        for i in range(width):
-            if i == marker:
-                text.append("│", style="bold yellow")
-            elif i < cells:
-                text.append("█", style=bar_style)
-            else:
-                text.append("·", style="dim")
+        bar = "█" * cells + "·" * (width - cells)
+        if 0 <= marker < width:  # a handful of runs, not one append per cell: this redraws 15 times a second
+            before, after = bar[:marker], bar[marker + 1 :]
+            text.append(before[:cells], style=bar_style).append(before[cells:], style="dim")
+            text.append("│", style="bold yellow")
+            text.append(after[: max(0, cells - marker - 1)], style=bar_style)
+            text.append(after[max(0, cells - marker - 1) :], style="dim")
+        else:
+            text.append(bar[:cells], style=bar_style).append(bar[cells:], style="dim")
         text.append(" MUTED" if muted else f" {db:4d} dB", style="bold red" if muted else "")
         self.redraws += 1
         return text
