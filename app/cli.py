@@ -145,6 +145,7 @@ def serve(argv: Sequence[str]) -> int:
         except OSError as exc:
             raise SystemExit(_fail(f"cannot listen on {args.host}:{args.port} ({exc.strerror}).")) from None
         print(f"Voice Live emulator on {server.endpoint}  (endpoint for clients)", flush=True)  # noqa: T201
+        # port 0 asks the system for a free port; the line above shows the one it gave
         print(f"API key: {server.api_key}    Ctrl+C stops it.", flush=True)  # noqa: T201
         try:
             await server.serve_forever()

@@ -127,3 +127,19 @@ def test_kill_9_loses_no_completed_turn(tmp_path: Path) -> None:
         assert all(r["status"] == "completed" for r in got)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+
+
+def test_serve_prints_where_and_the_key_and_stops_on_ctrl_c() -> None:
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", "0", "--api-key", "printed-key"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline() if proc.stdout else ""
+        second = proc.stdout.readline() if proc.stdout else ""
+        assert first.startswith("Voice Live emulator on http://127.0.0.1:") and "printed-key" in second
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+    finally:
+        proc.kill()

@@ -7,6 +7,7 @@ from `vspeaker.monitor` and compared with what the emulator sent.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,9 @@ async def test_talk_hear_and_interrupt_on_real_audio(audio_devices: None, tmp_pa
         assert audible_ms < len(sent) * 1000 // SAMPLE_RATE - 500  # it really stopped early
         assert stop_ms <= 150  # a few 20 ms blocks, not the rest of the reply
         assert reply.truncated_at_ms is not None and abs(reply.truncated_at_ms - audible_ms) <= 40
+        quit_started = time.perf_counter()
         await pilot.press("q")
+    quit_ms = (time.perf_counter() - quit_started) * 1000
+    log.info("quit while audio streams: %.0f ms from the key to the app gone", quit_ms)
     assert app.return_code == 0
     assert not engine.active

@@ -109,3 +109,26 @@ def test_save_key_is_explicit_and_private(tmp_path: Path, monkeypatch: pytest.Mo
     assert read_toml(config)["connection"]["api_key"] == KEY
     assert stat.S_IMODE(os.stat(config).st_mode) == 0o600
     assert KEY not in capsys.readouterr().out
+
+
+async def test_a_credential_error_is_one_sentence_saying_what_to_do(emulator: object) -> None:
+    from app.protocol.endpoint import realtime_url
+    from app.protocol.session import SessionConfig
+    from app.voicelive import notices as nt
+    from app.voicelive.auth import CredentialProvider
+    from app.voicelive.session import VoiceLiveSession
+
+    class NoLogin:
+        async def get_token(self, *scopes: str) -> Any:
+            raise RuntimeError("DefaultAzureCredential failed to retrieve a token; secret detail " + TOKEN)
+
+        async def close(self) -> None:
+            pass
+
+    seen: list[nt.Notice] = []
+    url = realtime_url(emulator.endpoint, api_version="v", model="m")  # type: ignore[attr-defined]
+    session = VoiceLiveSession(url, CredentialProvider(credential=NoLogin()), SessionConfig(), seen.append)
+    await session.run()
+    failed = [n for n in seen if isinstance(n, nt.ConnectionChanged) and n.state == "failed"]
+    assert failed and "az login" in failed[0].detail and TOKEN not in failed[0].detail
+    assert failed[0].detail.count(".") >= 1 and "\n" not in failed[0].detail

@@ -1,4 +1,4 @@
-"""Typed server and client events, and tolerant parsing of what arrives on the socket.
+"""Typed server events, and tolerant parsing of what arrives on the socket (client events: client_events.py).
 
 Parsing never raises for something the service might legitimately send: an unknown `type` becomes an
 `UnknownEvent` and extra fields are ignored, so a new service feature cannot end a session. Only a frame
@@ -8,11 +8,57 @@ that is not a JSON object with a string `type`, or a known event whose fields ha
 
 from __future__ import annotations
 
-import base64
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from app.protocol.client_events import (  # re-exported: one import for both directions
+    ClientEvent as ClientEvent,
+)
+from app.protocol.client_events import (
+    InputAudioAppend as InputAudioAppend,
+)
+from app.protocol.client_events import (
+    InputAudioClear as InputAudioClear,
+)
+from app.protocol.client_events import (
+    InputAudioCommit as InputAudioCommit,
+)
+from app.protocol.client_events import (
+    ItemCreate as ItemCreate,
+)
+from app.protocol.client_events import (
+    ItemDelete as ItemDelete,
+)
+from app.protocol.client_events import (
+    ItemRetrieve as ItemRetrieve,
+)
+from app.protocol.client_events import (
+    ItemTruncate as ItemTruncate,
+)
+from app.protocol.client_events import (
+    OutputAudioClear as OutputAudioClear,
+)
+from app.protocol.client_events import (
+    ResponseCancel as ResponseCancel,
+)
+from app.protocol.client_events import (
+    ResponseCreate as ResponseCreate,
+)
+from app.protocol.client_events import (
+    SessionUpdate as SessionUpdate,
+)
+from app.protocol.client_events import (
+    assistant_text_item as assistant_text_item,
+)
+from app.protocol.client_events import (
+    audio_append_json as audio_append_json,
+)
+from app.protocol.client_events import (
+    user_text_item as user_text_item,
+)
+from app.protocol.events_base import Event
 
 
 class ProtocolError(ValueError):
@@ -23,15 +69,8 @@ class ProtocolError(ValueError):
         self.kind = kind
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    TYPE: ClassVar[str] = ""
-    type: str
-    event_id: str | None = None
-
-
 # ----------------------------------------------------------------------------------------------- server
-class ServerEvent(_Event):
+class ServerEvent(Event):
     """Base of every event the service sends."""
 
 
@@ -363,91 +402,3 @@ def parse_server_event(frame: str | bytes | dict[str, Any]) -> ServerEvent:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ProtocolError(f"malformed {kind}", f"{where}: {first['msg']}") from None
-
-
-# ----------------------------------------------------------------------------------------------- client
-class ClientEvent(_Event):
-    """Base of every event this client sends; `to_json` omits unset optional fields."""
-
-    def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
-
-
-class SessionUpdate(ClientEvent):
-    """`session` is the payload from `SessionConfig.to_payload`, which may hold explicit nulls."""
-
-    type: str = "session.update"
-    session: dict[str, Any]
-
-    def to_json(self) -> str:
-        data: dict[str, Any] = {"type": self.type, "session": self.session}
-        if self.event_id:
-            data["event_id"] = self.event_id
-        return json.dumps(data, separators=(",", ":"))
-
-
-class InputAudioAppend(ClientEvent):
-    type: str = "input_audio_buffer.append"
-    audio: str
-
-
-class InputAudioCommit(ClientEvent):
-    type: str = "input_audio_buffer.commit"
-
-
-class InputAudioClear(ClientEvent):
-    type: str = "input_audio_buffer.clear"
-
-
-class ItemCreate(ClientEvent):
-    type: str = "conversation.item.create"
-    item: dict[str, Any]
-    previous_item_id: str | None = None
-
-
-class ItemRetrieve(ClientEvent):
-    type: str = "conversation.item.retrieve"
-    item_id: str
-
-
-class ItemTruncate(ClientEvent):
-    type: str = "conversation.item.truncate"
-    item_id: str
-    content_index: int = 0
-    audio_end_ms: int
-
-
-class ItemDelete(ClientEvent):
-    type: str = "conversation.item.delete"
-    item_id: str
-
-
-class ResponseCreate(ClientEvent):
-    type: str = "response.create"
-    response: dict[str, Any] | None = None
-    additional_instructions: str | None = None
-
-
-class ResponseCancel(ClientEvent):
-    type: str = "response.cancel"
-    response_id: str | None = None
-
-
-class OutputAudioClear(ClientEvent):
-    type: str = "output_audio_buffer.clear"
-
-
-def audio_append_json(pcm: bytes) -> str:
-    """`input_audio_buffer.append` for one block, built directly: it is sent 50 times a second, and base64
-    text needs no JSON escaping. Equal to `InputAudioAppend(audio=...).to_json()`."""
-    return '{"type":"input_audio_buffer.append","audio":"' + base64.b64encode(pcm).decode("ascii") + '"}'
-
-
-def user_text_item(text: str) -> dict[str, Any]:
-    """A typed user message, as `conversation.item.create` expects it."""
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-
-
-def assistant_text_item(text: str) -> dict[str, Any]:
-    """An assistant message as text; used to replay context into a new connection."""
-    return {"type": "message", "role": "assistant", "content": [{"type": "text", "text": text}]}
