@@ -180,10 +180,14 @@ class VoiceLiveApp(App[int]):
 
     # ------------------------------------------------------------------ messages
     def on_endpoint_resolved(self, message: EndpointResolved) -> None:
+        if self._quitting:
+            return
         status = self.main.status
         status.host, status.local, status.model = message.host, message.local, self.settings.connection.model
 
     async def on_audio_mode_changed(self, message: AudioModeChanged) -> None:
+        if self._quitting:
+            return
         status = self.main.status
         if message.reason:
             status.audio = "text mode"
@@ -195,6 +199,8 @@ class VoiceLiveApp(App[int]):
 
     async def on_session_notice(self, message: SessionNotice) -> None:
         notice = message.notice
+        if self._quitting:  # the screen is being taken down: late notices have nowhere to go
+            return
         if isinstance(notice, nt.ConnectionChanged):
             if notice.state == "connected":
                 self._ever_connected = True

@@ -66,11 +66,14 @@ async def cpu_and_memory(turns: int, seconds: float = 6.0) -> list[dict[str, Any
             player.kill()
             speech.unlink(missing_ok=True)
             rss_start = app.memory_info().rss
+            checkpoints = []
             for n in range(turns):
                 _tmux("send-keys", "-t", session, "t")
                 _tmux("send-keys", "-t", session, "-l", f"turn {n}: tell me something short")
                 _tmux("send-keys", "-t", session, "Enter", "Escape")
                 await asyncio.sleep(0.25)
+                if (n + 1) % 50 == 0:
+                    checkpoints.append(round((app.memory_info().rss - rss_start) / 1e6, 1))
             await asyncio.sleep(2.0)
             rss_end = app.memory_info().rss
         finally:
@@ -86,7 +89,8 @@ async def cpu_and_memory(turns: int, seconds: float = 6.0) -> list[dict[str, Any
         summary("cpu_streaming", [streaming], "% of one core", "≤ 8 %", streaming <= 8,
                 phase="speech into the mic, parrot replies out", beyond_floor=round(streaming - floor, 1)),
         summary("rss_growth", [growth], "MB", "< 20 MB", growth < 20, turns=turns,
-                rss_start_mb=round(rss_start / 1e6, 1), rss_end_mb=round(rss_end / 1e6, 1)),
+                rss_start_mb=round(rss_start / 1e6, 1), rss_end_mb=round(rss_end / 1e6, 1),
+                growth_every_50_turns_mb=checkpoints),
     ]
 
 

@@ -271,3 +271,15 @@ async def test_errors_are_shown_inline_and_the_session_goes_on(tmp_path: Path) -
         app.session.send_text("still there?")
         await wait_for(lambda: len(app.conversation.turns) == 2 and app.conversation.turns[1].done, timeout=15)
         await pilot.press("q")
+
+
+async def test_a_long_session_keeps_a_bounded_number_of_widgets(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path, autostart=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.main.log_view
+        log.max_widgets = 20
+        for n in range(30):
+            app.post_message(SessionNotice(nt.UserTurnAdded(f"u{n}", f"message {n}")))
+        await pilot.pause()
+        await wait_for(lambda: log.trimmed == 10, timeout=5)
+        assert len(log.children) == 20 and log.user_turn("u0") is None and log.user_turn("u29") is not None

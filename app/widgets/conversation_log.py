@@ -9,9 +9,14 @@ from app.widgets.turn import AssistantTurn, NoticeLine, UserTurn
 
 
 class ConversationLog(VerticalScroll):
-    def __init__(self) -> None:
+    """Keeps the newest `max_widgets` entries on screen, like a terminal's scrollback: a long session must
+    not grow without bound. Older turns stay in the conversation, the JSONL transcript and exports."""
+
+    def __init__(self, max_widgets: int = 120) -> None:
         super().__init__(id="conversation-log")
         self._turns: dict[str, UserTurn | AssistantTurn] = {}
+        self.max_widgets = max_widgets
+        self.trimmed = 0
 
     @property
     def following(self) -> bool:
@@ -20,6 +25,13 @@ class ConversationLog(VerticalScroll):
     async def _add(self, widget: Widget) -> None:
         follow = self.following
         await self.mount(widget)
+        excess = len(self.children) - self.max_widgets
+        if excess > 0:
+            old = list(self.children)[:excess]
+            for entry in old:
+                self._turns.pop(getattr(entry, "item_id", ""), None)
+            self.trimmed += excess
+            await self.remove_children(old)
         if follow:
             self.scroll_end(animate=False, immediate=False)
 

@@ -62,8 +62,11 @@ class AssistantTurn(Vertical):
         # Stopping the stream can cut off a fragment it was still drawing (its source says otherwise),
         # so the finished turn is rendered once more, whole: once per turn, not per delta.
         shown = heard_text + " —" if heard_text else (full_text or self.text)
-        await self.query_one(Markdown).update(shown)
+        if self.is_attached:
+            await self.query_one(Markdown).update(shown)
         self.text = heard_text or full_text or self.text
+        if not self.is_attached:  # scrolled out of the bounded log meanwhile: nothing left to annotate
+            return
         if interrupted_at_ms is not None:
             self.add_class("-interrupted")
             await self.mount(Label(f"interrupted at {interrupted_at_ms / 1000:.1f} s", classes="turn-note"))
