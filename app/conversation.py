@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from app.protocol.client_events import assistant_text_item, user_text_item
+
 Role = Literal["user", "assistant", "system"]
 
 
@@ -79,10 +81,7 @@ class Conversation:
             if not turn.done or not turn.text:
                 continue
             text = turn.text if turn.interrupted_at_ms is None else turn.heard_text(turn.interrupted_at_ms) or turn.text
-            if turn.role == "assistant":
-                items.append({"type": "message", "role": "assistant", "content": [{"type": "text", "text": text}]})
-            else:
-                items.append({"type": "message", "role": turn.role, "content": [{"type": "input_text", "text": text}]})
+            items.append(assistant_text_item(text) if turn.role == "assistant" else user_text_item(text, turn.role))
         return items
 
     def _append_jsonl(self, turn: Turn) -> None:

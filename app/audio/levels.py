@@ -7,7 +7,6 @@ the level meter draws the same gate, so what a user sees on the meter is what th
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +68,6 @@ class SilenceWatch:
     def __init__(self, seconds: float = 3.0, block_seconds: float = 0.02) -> None:
         self._limit = int(seconds / block_seconds)
         self._zeros = 0
-        self._lock = threading.Lock()
         self.tripped = False
 
     def update(self, peak: float) -> None:

@@ -86,9 +86,9 @@ def audio_append_json(pcm: bytes) -> str:
     return '{"type":"input_audio_buffer.append","audio":"' + base64.b64encode(pcm).decode("ascii") + '"}'
 
 
-def user_text_item(text: str) -> dict[str, Any]:
-    """A typed user message, as `conversation.item.create` expects it."""
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+def user_text_item(text: str, role: str = "user") -> dict[str, Any]:
+    """A typed user (or system) message, as `conversation.item.create` expects it."""
+    return {"type": "message", "role": role, "content": [{"type": "input_text", "text": text}]}
 
 
 def assistant_text_item(text: str) -> dict[str, Any]:
