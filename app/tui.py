@@ -7,6 +7,7 @@ wired to virtual devices, or none. The conversation screen renders; the App deci
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Iterable
@@ -87,6 +88,15 @@ class VoiceLiveApp(App[int]):
         if self.services.autostart:
             self.start_session()
         self.set_interval(0.5, self._check_audio)
+        self.call_after_refresh(self._freeze_startup_objects)
+
+    @staticmethod
+    def _freeze_startup_objects() -> None:
+        """The audio callbacks need the GIL every 20 ms; a full garbage collection that walks every object
+        made at start-up (Textual, pydantic, numpy) can hold it long enough for the sound card to run dry.
+        Freezing them takes them out of every later collection."""
+        gc.collect()
+        gc.freeze()
 
     @property
     def main(self) -> ConversationScreen:

@@ -65,7 +65,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def audio_devices() -> None:
-    """Require working (virtual or real) sound devices."""
+    """Require working (virtual or real) sound devices.
+
+    It also collects and freezes what earlier tests left on the heap: in one long pytest process a full
+    collection can hold the GIL past the sound card's buffer, which a real app run never sees.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
     reason = None
     if not _audio_state["ok"]:
         reason = str(_audio_state["reason"])
