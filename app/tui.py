@@ -31,6 +31,7 @@ from app.protocol.endpoint import EndpointError, host_of, realtime_url
 from app.protocol.session import SessionConfig
 from app.screens.conversation import ConversationScreen
 from app.screens.help import LONG, HelpScreen
+from app.screens.palette import palette_commands
 from app.screens.settings import SettingsScreen
 from app.voicelive import notices as nt
 from app.voicelive.auth import CredentialProvider, TokenCredential
@@ -343,23 +344,7 @@ class VoiceLiveApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        commands = [
-            ("audio: mute / unmute", "Stop or resume sending the microphone", self.action_toggle_mute),
-            ("audio: interrupt", "Stop the assistant now", self.action_interrupt),
-            ("audio: reopen devices", "Open the microphone and speaker again", self.action_reopen_audio),
-            ("session: settings", "Voice, turn detection, noise, echo, devices", self.action_open_settings),
-            ("session: reconnect", "Close the connection and open a new one", self.action_reconnect),
-            ("export: transcript as Markdown", "Write the conversation to a .md file",
-             lambda: self.action_export("markdown")),
-            ("export: transcript as JSONL", "Write the conversation to a .jsonl file",
-             lambda: self.action_export("jsonl")),
-            ("view: switch theme", "Toggle between the dark and light theme", self.action_switch_theme),
-            ("view: clear log", "Remove the turns from the screen (the transcript keeps them)", self.action_clear_log),
-            ("view: turn details", "Show latency and duration under each reply", self.main.action_toggle_details),
-            ("view: help", "Every key binding", self.action_help),
-        ]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
+        yield from palette_commands(self)
 
     def _fatal_error(self) -> None:
         """An unexpected exception: the details go to the (redacted) log, the terminal gets one sentence.

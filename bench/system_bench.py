@@ -109,7 +109,7 @@ async def event_ingest(seconds_of_audio: float) -> list[dict[str, Any]]:
     from app.audio.playback import PlaybackBuffer
     from app.config import load_settings
     from app.emulator.server import EmulatorOptions, EmulatorServer
-    from app.protocol import events as ev
+    from app.protocol import client_events as ce
     from app.tui import Services, VoiceLiveApp
     from app.voicelive import notices as nt
     from app.widgets.turn import AssistantTurn
@@ -137,11 +137,11 @@ async def event_ingest(seconds_of_audio: float) -> list[dict[str, Any]]:
             audio = (np.sin(np.arange(int(seconds_of_audio * SAMPLE_RATE)) * 0.05) * 8000).astype(np.int16)
             import base64
 
-            session.outbox.put_control(ev.InputAudioAppend(audio=base64.b64encode(audio.tobytes()).decode()).to_json())
-            session.outbox.put_control(ev.InputAudioCommit().to_json())
+            session.outbox.put_control(ce.InputAudioAppend(audio=base64.b64encode(audio.tobytes()).decode()).to_json())
+            session.outbox.put_control(ce.InputAudioCommit().to_json())
             gaps: list[float] = []
             started = time.perf_counter()
-            session.outbox.put_control(ev.ResponseCreate().to_json())
+            session.outbox.put_control(ce.ResponseCreate().to_json())
             last = time.perf_counter()
             while not done.is_set():
                 await asyncio.sleep(0.01)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.protocol import client_events as ce
 from app.protocol import events as ev
 
 C = {"response_id": "r", "item_id": "i", "output_index": 0, "content_index": 0}
@@ -144,12 +145,12 @@ def test_the_fast_audio_append_equals_the_model() -> None:
     pcm = bytes(range(256)) * 4
     import base64
 
-    assert ev.audio_append_json(pcm) == ev.InputAudioAppend(audio=base64.b64encode(pcm).decode()).to_json()
+    assert ce.audio_append_json(pcm) == ce.InputAudioAppend(audio=base64.b64encode(pcm).decode()).to_json()
 
 
 def test_client_events_serialise_compactly_without_unset_fields() -> None:
-    assert json.loads(ev.ResponseCancel().to_json()) == {"type": "response.cancel"}
-    truncate = json.loads(ev.ItemTruncate(item_id="i", audio_end_ms=1200).to_json())
+    assert json.loads(ce.ResponseCancel().to_json()) == {"type": "response.cancel"}
+    truncate = json.loads(ce.ItemTruncate(item_id="i", audio_end_ms=1200).to_json())
     assert truncate == {"type": "conversation.item.truncate", "item_id": "i", "content_index": 0, "audio_end_ms": 1200}
-    update = json.loads(ev.SessionUpdate(session={"turn_detection": None}).to_json())
+    update = json.loads(ce.SessionUpdate(session={"turn_detection": None}).to_json())
     assert update == {"type": "session.update", "session": {"turn_detection": None}}

@@ -13,51 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app.protocol.client_events import (  # re-exported: one import for both directions
-    ClientEvent as ClientEvent,
-)
-from app.protocol.client_events import (
-    InputAudioAppend as InputAudioAppend,
-)
-from app.protocol.client_events import (
-    InputAudioClear as InputAudioClear,
-)
-from app.protocol.client_events import (
-    InputAudioCommit as InputAudioCommit,
-)
-from app.protocol.client_events import (
-    ItemCreate as ItemCreate,
-)
-from app.protocol.client_events import (
-    ItemDelete as ItemDelete,
-)
-from app.protocol.client_events import (
-    ItemRetrieve as ItemRetrieve,
-)
-from app.protocol.client_events import (
-    ItemTruncate as ItemTruncate,
-)
-from app.protocol.client_events import (
-    OutputAudioClear as OutputAudioClear,
-)
-from app.protocol.client_events import (
-    ResponseCancel as ResponseCancel,
-)
-from app.protocol.client_events import (
-    ResponseCreate as ResponseCreate,
-)
-from app.protocol.client_events import (
-    SessionUpdate as SessionUpdate,
-)
-from app.protocol.client_events import (
-    assistant_text_item as assistant_text_item,
-)
-from app.protocol.client_events import (
-    audio_append_json as audio_append_json,
-)
-from app.protocol.client_events import (
-    user_text_item as user_text_item,
-)
 from app.protocol.events_base import Event
 
 

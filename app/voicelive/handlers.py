@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from app.conversation import Conversation, WordTime
 from app.logs import OncePerKind
+from app.protocol import client_events as ce
 from app.protocol import events as ev
 from app.protocol.session import SessionConfig
 from app.voicelive import notices as nt
@@ -266,7 +267,7 @@ class SessionState:
         playing = self.audio_out is not None and item_id is not None and self.audio_out.is_playing(item_id)
         if send_cancel and self._active_response:
             self._cancel_sent_for = self._active_response
-            self.outbox.put_control(ev.ResponseCancel().to_json())
+            self.outbox.put_control(ce.ResponseCancel().to_json())
         if self.audio_out is None or item_id is None or item_id in self._interrupted:
             return
         turn = self.conversation.get(item_id)
@@ -276,7 +277,7 @@ class SessionState:
         self.audio_out.request_flush()
         heard_ms = self.audio_out.played_ms(item_id)
         self._interrupted[item_id] = heard_ms
-        self.outbox.put_control(ev.ItemTruncate(item_id=item_id, content_index=0, audio_end_ms=heard_ms).to_json())
+        self.outbox.put_control(ce.ItemTruncate(item_id=item_id, content_index=0, audio_end_ms=heard_ms).to_json())
         log.info("barge-in: item %s stopped at %d ms of %d ms received", item_id, heard_ms,
                  self.audio_out.received_ms(item_id))
         if turn is not None and turn.done:  # the response had already finished arriving

@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from app.conversation import Conversation
-from app.protocol import events as ev
+from app.protocol import client_events as ce
 from app.protocol.session import SessionConfig
 from app.voicelive import notices as nt
 from app.voicelive.auth import AuthError, CredentialProvider
@@ -75,7 +75,7 @@ class VoiceLiveSession(SessionState):
         event_id = self._next_id("update")
         self._pending_updates[event_id] = config
         payload = config.to_payload(self.api_version)
-        self.outbox.put_control(ev.SessionUpdate(event_id=event_id, session=payload).to_json())
+        self.outbox.put_control(ce.SessionUpdate(event_id=event_id, session=payload).to_json())
         return event_id
 
     def send_text(self, text: str) -> None:
@@ -85,8 +85,8 @@ class VoiceLiveSession(SessionState):
             return
         self.interrupt()
         self._turn_ended_at = time.monotonic()
-        self.outbox.put_control(ev.ItemCreate(item=ev.user_text_item(text)).to_json())
-        self.outbox.put_control(ev.ResponseCreate().to_json())
+        self.outbox.put_control(ce.ItemCreate(item=ce.user_text_item(text)).to_json())
+        self.outbox.put_control(ce.ResponseCreate().to_json())
 
     def interrupt(self) -> None:
         """Stop the assistant now: flush playback, cancel the response, truncate what was not heard."""
@@ -194,7 +194,7 @@ class VoiceLiveSession(SessionState):
         self._replay_pending = len(items)
         self.replayed_items += len(items)
         for item in items:
-            self.outbox.put_control(ev.ItemCreate(item=item).to_json())
+            self.outbox.put_control(ce.ItemCreate(item=item).to_json())
         if items:
             log.info("replayed %d conversation items into the new connection", len(items))
 
@@ -220,7 +220,7 @@ class VoiceLiveSession(SessionState):
                 for frame in control:
                     await ws.send(frame)
                 for block in audio:
-                    await ws.send(ev.audio_append_json(block))
+                    await ws.send(ce.audio_append_json(block))
         except ConnectionClosed:
             return
 
