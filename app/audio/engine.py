@@ -131,6 +131,10 @@ class AudioEngine:
 
     def stop(self) -> None:
         self._stopping = True
+        if self._streams:  # the counters the callbacks kept, said once, off the audio thread
+            log.info("audio stopped: %d output underruns (%d in the jitter buffer), %d input overflows, "
+                     "%d mic blocks gated, output delay %.0f ms", self.output_underflows, self.playback.underruns,
+                     self.input_overflows, self.gated_blocks, self.playback.output_delay_s * 1000)
         if self._source is not None:
             self._source.stop()
             self._source = None

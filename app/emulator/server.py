@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import secrets
+from collections import deque
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -47,7 +48,7 @@ class EmulatorServer:
         self.api_key = api_key if api_key is not None else "local-" + secrets.token_urlsafe(16)
         self.options = options or EmulatorOptions()
         self.sessions: list[EmulatorSession] = []
-        self.handshakes: list[dict[str, str]] = []  # headers seen (secrets masked), for tests
+        self.handshakes: deque[dict[str, str]] = deque(maxlen=200)  # recent headers (secrets masked), for tests
         self.connections: set[ServerConnection] = set()
         self._server: Server | None = None
 

@@ -46,7 +46,3 @@ class Outbox:
         self._audio.clear()
         self._ready.clear()
         return control, audio
-
-    @property
-    def pending_control(self) -> int:
-        return len(self._control)

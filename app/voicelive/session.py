@@ -58,7 +58,6 @@ class VoiceLiveSession(SessionState):
         self.planned_margin_s = planned_margin_s
         self.muted = False
         self.connections = 0
-        self.replayed_items = 0
         self._ws: ClientConnection | None = None
         self._closing = False
         self._planned = False
@@ -192,7 +191,6 @@ class VoiceLiveSession(SessionState):
         """Re-create the finished turns as text items so the model keeps the conversation's context."""
         items = self.conversation.replay_items()
         self._replay_pending = len(items)
-        self.replayed_items += len(items)
         for item in items:
             self.outbox.put_control(ce.ItemCreate(item=item).to_json())
         if items:

@@ -72,7 +72,3 @@ class ConversationLog(VerticalScroll):
     async def clear(self) -> None:
         self._turns.clear()
         await self.remove_children()
-
-    @property
-    def turn_count(self) -> int:
-        return len(self._turns)
