@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +52,15 @@ class Conversation:
         self.turns: list[Turn] = []
         self._by_id: dict[str, Turn] = {}
         self._transcript_path = transcript_path
+
+    def snapshot(self) -> Conversation:
+        """A copy for another thread to read (exports): the turns as they are now, no transcript file."""
+        copy = Conversation()
+        for turn in self.turns:
+            clone = replace(turn, words=list(turn.words))
+            copy.turns.append(clone)
+            copy._by_id[clone.item_id] = clone  # the same class: its own index, not another module's
+        return copy
 
     def get(self, item_id: str) -> Turn | None:
         return self._by_id.get(item_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,6 +22,14 @@ from tests.helpers import SoftwareSpeaker, wait_for
 N = TypeVar("N", bound=nt.Notice)
 
 
+@dataclass
+class SoftwareDevice:
+    """What the session attaches as audio: a playback buffer (drained by a software speaker) and a mute."""
+
+    playback: PlaybackBuffer
+    muted: bool = False
+
+
 class SessionHarness:
     def __init__(self, server: EmulatorServer, *, api_key: str | None = None, config: SessionConfig | None = None,
                  jitter_ms: int = 40) -> None:
@@ -28,15 +37,17 @@ class SessionHarness:
         self.notices: list[nt.Notice] = []
         self.playback = PlaybackBuffer(jitter_ms=jitter_ms)
         self.speaker = SoftwareSpeaker(self.playback)
-        url = realtime_url(server.endpoint, api_version="2026-07-15", model="gpt-4o")
-        self.session = VoiceLiveSession(url, CredentialProvider(api_key=api_key or server.api_key),
-                                        config or SessionConfig(), self.notices.append, audio_out=self.playback)
+        self.url = realtime_url(server.endpoint, api_version="2026-07-15", model="gpt-4o")
+        self.credentials = CredentialProvider(api_key=api_key or server.api_key)
+        self.session = VoiceLiveSession(config or SessionConfig(), self.notices.append, api_version="2026-07-15")
+        self.device = SoftwareDevice(self.playback)
+        self.session.attach_audio(self.device)
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SessionHarness:
-        self._task = asyncio.create_task(self.session.run())
+        self._task = asyncio.create_task(self.session.run(self.url, self.credentials))
         self.speaker.start()
-        await wait_for(lambda: self.of(nt.SessionApplied) or self.failed(), timeout=10)
+        await wait_for(lambda: self.session.config.confirmed is not None or self.failed(), timeout=10)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -88,14 +88,17 @@ async def test_speech_during_a_reply_barges_in(emulator: EmulatorServer) -> None
 
 async def test_a_rejected_update_is_reported_and_the_session_goes_on(emulator: EmulatorServer) -> None:
     async with SessionHarness(emulator) as h:
-        good = h.session.config
+        good = h.session.config.confirmed
+        assert good is not None
         bad = SessionConfig.model_construct(**{**dict(good), "turn_detection": TurnDetection.model_construct(
             **{**dict(TurnDetection()), "threshold": 5.0})})
-        h.session.update_session(bad)
+        outcome = h.session.request(lambda _: bad)
         await wait_for(lambda: h.of(nt.SessionRejected), timeout=5)
         rejected = h.of(nt.SessionRejected)[0]
         assert rejected.param == "session.turn_detection.threshold"
-        assert h.session.config is good  # the live configuration did not change
+        assert outcome.done() and not outcome.result().applied
+        assert h.session.config.confirmed is good and h.session.config.desired is good  # rolled back
+        assert h.emulated.session["turn_detection"]["threshold"] == good.turn_detection.threshold  # type: ignore[union-attr]
         h.session.send_text("still there?")
         await wait_for(lambda: h.of(nt.AssistantTurnEnded), timeout=15)
         assert h.of(nt.AssistantTurnEnded)[0].status == "completed"
@@ -118,7 +121,8 @@ async def test_a_wrong_key_gives_the_401_sentence(emulator: EmulatorServer) -> N
         ("/voice-live/realtime?api-version=v", {"api-key": "test-key-0123456789"}, 400),
     ],
 )
-async def test_emulator_handshake_rules(emulator: EmulatorServer, path: str, headers: dict, status: int) -> None:
+async def test_emulator_handshake_rules(emulator: EmulatorServer, path: str, headers: dict[str, str],
+                                        status: int) -> None:
     with pytest.raises(InvalidStatus) as info:
         async with connect(f"ws://127.0.0.1:{emulator.port}{path}", additional_headers=headers):
             pass

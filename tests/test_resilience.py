@@ -9,13 +9,16 @@ import random
 import shutil
 import socket
 import ssl
+from functools import partial
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from websockets.asyncio.server import serve
 
+from app.conversation import Turn
 from app.emulator.server import EmulatorOptions, EmulatorServer
 from app.protocol.endpoint import Credentials, realtime_url
 from app.voicelive import notices as nt
@@ -30,15 +33,28 @@ def fast_policy() -> ReconnectPolicy:
     return ReconnectPolicy(base_s=0.02, cap_s=0.1, max_attempts=5, rng=random.Random(7))
 
 
-def _creates(session: object) -> list[dict]:
+def _creates(session: object) -> list[dict[str, Any]]:
     return [e for e in session.received if e["type"] == "conversation.item.create"]  # type: ignore[attr-defined]
+
+
+def _reply_started(h: SessionHarness, turns: list[Turn]) -> bool:
+    return any(t.role == "assistant" and not t.done for t in turns) or bool(h.of(nt.AssistantTurnEnded))
+
+
+def _reconnected(h: SessionHarness, emulator: EmulatorServer, before: int, instructions: str) -> bool:
+    return (len(emulator.sessions) == before + 1 and h.session.connection.connections == before + 1
+            and h.emulated.session.get("instructions") == instructions)
+
+
+def _replayed(session: object, count: int) -> bool:
+    return len(_creates(session)) >= count
 
 
 async def test_twenty_drops_at_random_points_restore_config_and_context(emulator: EmulatorServer) -> None:
     rng = random.Random(2024)
     async with SessionHarness(emulator) as h:
-        h.session.policy = fast_policy()
-        config_payload = h.session.config.to_payload("2026-07-15")
+        h.session.connection.policy = fast_policy()
+        config_payload = h.session.config.desired.to_payload("2026-07-15")
         phases = []
         for n in range(20):
             phase = rng.choice(["idle", "mid-reply", "mid-utterance"])
@@ -47,25 +63,22 @@ async def test_twenty_drops_at_random_points_restore_config_and_context(emulator
             if phase == "mid-reply":
                 h.session.send_text(f"message {n}")
                 turns = h.session.conversation.turns
-                await wait_for(lambda turns=turns: any(t.role == "assistant" and not t.done for t in turns)
-                               or h.of(nt.AssistantTurnEnded), timeout=10)
+                await wait_for(partial(_reply_started, h, turns), timeout=10)
             elif phase == "mid-utterance":
                 await h.stream(np.concatenate([silence(0.1), speechlike(0.3, seed=n)]))
                 await asyncio.sleep(0.05)
             completed = [t for t in h.session.conversation.turns if t.done and t.text]
             emulator.drop_connections()
-            await wait_for(lambda before=before: len(emulator.sessions) == before + 1
-                           and h.session.connections == before + 1
-                           and h.emulated.session.get("instructions") == config_payload["instructions"], timeout=10)
+            await wait_for(partial(_reconnected, h, emulator, before, config_payload["instructions"]), timeout=10)
             new = h.emulated
-            await wait_for(lambda new=new, completed=completed: len(_creates(new)) >= len(completed), timeout=5)
+            await wait_for(partial(_replayed, new, len(completed)), timeout=5)
             replayed = [e["item"]["content"][0]["text"] for e in _creates(new)][: len(completed)]
             assert replayed == [t.text for t in completed], (n, phase)
             update = next(e for e in new.received if e["type"] == "session.update")
             assert update["session"] == config_payload
             if phase == "mid-utterance":
                 await h.stream(np.concatenate([speechlike(0.3, seed=n), silence(0.6)]))
-        assert h.session.connections == 21
+        assert h.session.connection.connections == 21
         states = [n.state for n in h.of(nt.ConnectionChanged)]
         assert states.count("reconnecting") >= 20 and "failed" not in states
         # the session still works, and the log holds every turn once
@@ -81,7 +94,7 @@ async def test_twenty_drops_at_random_points_restore_config_and_context(emulator
 
 async def test_a_planned_reconnect_beats_the_session_cap() -> None:
     async with EmulatorServer(options=EmulatorOptions(session_cap_s=4.0)) as server, SessionHarness(server) as h:
-        h.session.policy = fast_policy()
+        h.session.connection.policy = fast_policy()
         h.session.send_text("remember me")
         await wait_for(lambda: h.of(nt.AssistantTurnEnded), timeout=10)
         await wait_for(lambda: len(server.sessions) == 2, timeout=8)
@@ -113,8 +126,8 @@ async def test_ten_thousand_fuzzed_frames_then_a_normal_turn(emulator: EmulatorS
             frames.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 30))).decode("latin-1"))
     async with SessionHarness(emulator) as h:
         await emulator.send_raw(frames)
-        await wait_for(lambda: h.session.frames_received >= 10_000, timeout=60)
-        assert h.session.connections == 1  # nothing ended the connection
+        await wait_for(lambda: h.session.connection.frames_received >= 10_000, timeout=60)
+        assert h.session.connection.connections == 1  # nothing ended the connection
         h.session.send_text("are you still there?")
         await wait_for(lambda: any(n.status == "completed" and "still there" in n.text
                                    for n in h.of(nt.AssistantTurnEnded)), timeout=15)
@@ -123,16 +136,16 @@ async def test_ten_thousand_fuzzed_frames_then_a_normal_turn(emulator: EmulatorS
 
 async def test_a_huge_frame_is_refused_and_the_session_reconnects(emulator: EmulatorServer) -> None:
     async with SessionHarness(emulator) as h:
-        h.session.policy = fast_policy()
+        h.session.connection.policy = fast_policy()
         await emulator.send_raw([json.dumps({"type": "warning", "warning": {"message": "x" * (17 * 1024 * 1024)}})])
-        await wait_for(lambda: h.session.connections == 2, timeout=10)
+        await wait_for(lambda: h.session.connection.connections == 2, timeout=10)
         h.session.send_text("hello again")
         await wait_for(lambda: any(n.status == "completed" for n in h.of(nt.AssistantTurnEnded)), timeout=15)
 
 
 async def test_giving_up_says_so_and_how_to_retry(emulator: EmulatorServer) -> None:
     async with SessionHarness(emulator) as h:
-        h.session.policy = ReconnectPolicy(base_s=0.01, cap_s=0.02, max_attempts=3)
+        h.session.connection.policy = ReconnectPolicy(base_s=0.01, cap_s=0.02, max_attempts=3)
         await emulator.stop()
         emulator.drop_connections()
         await wait_for(h.failed, timeout=10)
@@ -143,9 +156,9 @@ async def test_giving_up_says_so_and_how_to_retry(emulator: EmulatorServer) -> N
 
 async def test_a_requested_close_never_reconnects(emulator: EmulatorServer) -> None:
     async with SessionHarness(emulator) as h:
-        h.session.policy = fast_policy()
+        h.session.connection.policy = fast_policy()
     await asyncio.sleep(0.3)
-    assert len(emulator.sessions) == 1 and h.session.connections == 1
+    assert len(emulator.sessions) == 1 and h.session.connection.connections == 1
     assert emulator.sessions[0].close_code == 1000
 
 
@@ -167,6 +180,10 @@ def test_backoff_grows_with_jitter_and_respects_retry_after_and_the_rate_limit()
 
 
 # ---------------------------------------------------------------------------- handshake failures
+async def _no_session(ws: object) -> None:
+    return None
+
+
 async def _status_server(status: int, headers: dict[str, str] | None = None) -> tuple[object, int]:
     def reply(connection, request):  # type: ignore[no-untyped-def]
         response = connection.respond(HTTPStatus(status), "no\n")
@@ -174,7 +191,7 @@ async def _status_server(status: int, headers: dict[str, str] | None = None) -> 
             response.headers[key] = value
         return response
 
-    server = await serve(lambda ws: None, "127.0.0.1", 0, process_request=reply)
+    server = await serve(_no_session, "127.0.0.1", 0, process_request=reply)
     return server, next(iter(server.sockets)).getsockname()[1]
 
 
@@ -223,7 +240,7 @@ async def test_an_untrusted_certificate_is_a_tls_sentence(tmp_path: Path) -> Non
     assert await openssl.wait() == 0
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
-    server = await serve(lambda ws: None, "127.0.0.1", 0, ssl=context)
+    server = await serve(_no_session, "127.0.0.1", 0, ssl=context)
     port = next(iter(server.sockets)).getsockname()[1]
     try:
         with pytest.raises(ConnectError, match=r"TLS handshake with 127\.0\.0\.1:[0-9]+ failed"):

@@ -58,13 +58,14 @@ async def test_no_secret_in_any_file_or_on_screen(tmp_path: Path, isolated_home:
             app = VoiceLiveApp(settings, Services(audio_error="text mode for this test", credential=credential,
                                                   transcript_dir=str(isolated_home / "transcripts")))
             async with app.run_test(size=(120, 40)) as pilot:
-                await wait_for(lambda: app.conversation_screen is not None and app.main.status.state == "connected",
-                               timeout=15)
-                assert app.session is not None
-                app.session.send_text("tell me a secret")
-                await wait_for(lambda: len(app.conversation.turns) == 2 and app.conversation.turns[1].done, 15)
+                await wait_for(lambda: app.main.status.state == "connected", timeout=15)
+                app.control.send_text("tell me a secret")
+                turns = app.session.conversation.turns
+                await wait_for(lambda: len(turns) == 2 and turns[1].done, 15)
+                stem = app.transcript_path.with_suffix("")
                 app.action_export("markdown")
                 app.action_export("jsonl")
+                await wait_for(lambda: all(stem.with_name(f"{stem.name}-export.{s}").exists() for s in ("md", "jsonl")))
                 await pilot.press("s")
                 assert isinstance(app.screen, SettingsScreen)
                 await pilot.press("f3")
@@ -127,8 +128,8 @@ async def test_a_credential_error_is_one_sentence_saying_what_to_do(emulator: ob
 
     seen: list[nt.Notice] = []
     url = realtime_url(emulator.endpoint, api_version="v", model="m")  # type: ignore[attr-defined]
-    session = VoiceLiveSession(url, CredentialProvider(credential=NoLogin()), SessionConfig(), seen.append)
-    await session.run()
+    session = VoiceLiveSession(SessionConfig(), seen.append)
+    await session.run(url, CredentialProvider(credential=NoLogin()))
     failed = [n for n in seen if isinstance(n, nt.ConnectionChanged) and n.state == "failed"]
     assert failed and "az login" in failed[0].detail and TOKEN not in failed[0].detail
     assert failed[0].detail.count(".") >= 1 and "\n" not in failed[0].detail

@@ -48,21 +48,11 @@ class ItemCreate(ClientEvent):
     previous_item_id: str | None = None
 
 
-class ItemRetrieve(ClientEvent):
-    type: str = "conversation.item.retrieve"
-    item_id: str
-
-
 class ItemTruncate(ClientEvent):
     type: str = "conversation.item.truncate"
     item_id: str
     content_index: int = 0
     audio_end_ms: int
-
-
-class ItemDelete(ClientEvent):
-    type: str = "conversation.item.delete"
-    item_id: str
 
 
 class ResponseCreate(ClientEvent):
@@ -74,10 +64,6 @@ class ResponseCreate(ClientEvent):
 class ResponseCancel(ClientEvent):
     type: str = "response.cancel"
     response_id: str | None = None
-
-
-class OutputAudioClear(ClientEvent):
-    type: str = "output_audio_buffer.clear"
 
 
 def audio_append_json(pcm: bytes) -> str:

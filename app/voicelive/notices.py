@@ -1,11 +1,13 @@
-"""What the session tells its owner, as plain frozen dataclasses (the App wraps them in one Textual message).
+"""What the session tells its owner, as plain frozen dataclasses (the UI wraps each in a Textual message).
 
-Named in the past tense: each says something that has happened.
+Named in the past tense: each says something that has happened. State notices (`replaceable`) carry the
+whole state, so a burst of them may collapse to the latest; conversation notices are each an event.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from app.protocol.session import SessionConfig
 
@@ -14,9 +16,12 @@ from app.protocol.session import SessionConfig
 class Notice:
     """Base class."""
 
+    replaceable: ClassVar[bool] = False  # a later notice of the same type supersedes this one
+
 
 @dataclass(frozen=True)
 class ConnectionChanged(Notice):
+    replaceable: ClassVar[bool] = True
     state: str  # connecting | connected | reconnecting | closed | failed
     detail: str = ""
     attempt: int = 0
@@ -29,18 +34,30 @@ class SessionStarted(Notice):
 
 
 @dataclass(frozen=True)
-class SessionApplied(Notice):
-    """`session.updated` confirmed a configuration: it is now the live one."""
+class ConfigChanged(Notice):
+    """The desired configuration (last requested) or the confirmed one (live at the service) moved.
 
-    config: SessionConfig
+    `pending` is true while the desired one is in flight or waiting to be sent.
+    """
+
+    replaceable: ClassVar[bool] = True
+    desired: SessionConfig
+    confirmed: SessionConfig | None
+    pending: bool
 
 
 @dataclass(frozen=True)
 class SessionRejected(Notice):
-    """The service refused a `session.update`; the previous configuration stays live."""
+    """The service refused a `session.update`; the desired configuration rolled back to the live one."""
 
     message: str
     param: str | None = None
+
+
+@dataclass(frozen=True)
+class MuteChanged(Notice):
+    replaceable: ClassVar[bool] = True
+    muted: bool
 
 
 @dataclass(frozen=True)
@@ -96,6 +113,7 @@ class AssistantTurnEnded(Notice):
 class ServiceError(Notice):
     message: str
     code: str | None = None
+    repeats: int = 1  # the same error again: the UI updates its last line ("×N") instead of adding one
 
 
 @dataclass(frozen=True)

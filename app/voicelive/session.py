@@ -1,232 +1,257 @@
-"""`VoiceLiveSession`: owns one conversation with the service, over as many WebSocket connections as it takes.
+"""`VoiceLiveSession`: the one owner of a conversation with the service and of its state.
 
-A plain class (no Textual): it runs as a task on the App's loop, sends through an `Outbox`, plays audio
-into an `AudioOutput`, and reports everything through `emit(notice)`. The UI calls `update_session`,
-`interrupt`, `send_text`, `set_muted`; none of them awaits the socket.
-
-Connections die (networks drop, the service closes every session at 60 minutes). The session reconnects
-with backoff, re-sends its configuration and replays the conversation as text items, so the model keeps
-its context; audio keeps flowing through the same outbox and playback buffer. A close the user asked for
-never reconnects. Shortly before the service's cap it reconnects on purpose, between turns if it can.
+It owns the connection state, the desired and confirmed configuration (`ConfigSync`), mute, and the
+attached audio; it wires a `ConnectionLoop` (sockets, reconnects), a `ConversationTracker` (turns and
+barge-in) and an `Outbox` (frame order). The UI changes it only through commands — `request`,
+`set_muted`, `attach_audio` / `detach_audio`, `send_text`, `interrupt`, `reconnect`, `close` — and
+learns what happened only through the notices it emits. A plain class with no Textual: it runs on
+whatever loop calls `run()` (its own thread in the app, see `SessionThread`; the test's loop in tests),
+and every command must be called on that loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
-
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from concurrent.futures import Future
+from typing import Any, Protocol
 
 from app.conversation import Conversation
+from app.logs import OncePerKind
 from app.protocol import client_events as ce
+from app.protocol import events as ev
 from app.protocol.session import SessionConfig
 from app.voicelive import notices as nt
-from app.voicelive.auth import AuthError, CredentialProvider
-from app.voicelive.connection import ConnectError, open_connection
-from app.voicelive.handlers import AudioOutput, SessionState
+from app.voicelive.auth import CredentialProvider
+from app.voicelive.config_sync import ConfigChange, ConfigOutcome, ConfigSync
+from app.voicelive.connection_loop import ConnectionHooks, ConnectionLoop
+from app.voicelive.conversation_tracker import AudioOutput, ConversationTracker
+from app.voicelive.outbox import Outbox
 from app.voicelive.reconnect import ReconnectPolicy
 
 log = logging.getLogger(__name__)
-FATAL_STATUSES = {400, 401, 403, 404}
-__all__ = ["AudioOutput", "VoiceLiveSession"]
+__all__ = ["AudioDevice", "AudioOutput", "VoiceLiveSession"]
+ERROR_REPEAT_WINDOW_S = 30.0  # the same error again within this long is counted on the same line
+ERROR_REPEAT_EMIT_S = 0.25  # ...and the UI hears about the count at most this often
 
 
-class VoiceLiveSession(SessionState):
-    def __init__(
-        self,
-        url: str,
-        credentials: CredentialProvider,
-        config: SessionConfig,
-        emit: Callable[[nt.Notice], None],
-        *,
-        api_version: str | None = None,
-        audio_out: AudioOutput | None = None,
-        conversation: Conversation | None = None,
-        policy: ReconnectPolicy | None = None,
-        planned_margin_s: float = 60.0,
-    ) -> None:
-        super().__init__(config, emit, audio_out=audio_out, conversation=conversation)
-        self.url = url
-        self.credentials = credentials
+class AudioDevice(Protocol):
+    """Audio the session can attach: a playback output, and a mute the capture side obeys."""
+
+    playback: Any  # an AudioOutput (a settable attribute in a Protocol cannot narrow it further)
+    muted: bool
+
+
+class VoiceLiveSession:
+    def __init__(self, config: SessionConfig, emit: Callable[[nt.Notice], None], *, api_version: str | None = None,
+                 conversation: Conversation | None = None, muted: bool = False,
+                 policy: ReconnectPolicy | None = None, planned_margin_s: float = 60.0) -> None:
+        self.emit = emit
         self.api_version = api_version
-        self.policy = policy or ReconnectPolicy()
-        self.planned_margin_s = planned_margin_s
-        self.muted = False
-        self.connections = 0
-        self._ws: ClientConnection | None = None
-        self._closing = False
-        self._planned = False
+        self.conversation = conversation or Conversation()
+        self.state = "idle"
+        self.session_id: str | None = None
+        self.muted = muted
+        self.outbox = Outbox()
+        self.outbox.accepting_audio = not muted
+        self.config = ConfigSync(config, send=self._send_update, changed=self._config_changed)
+        self.tracker = ConversationTracker(self.outbox, emit, conversation=self.conversation,
+                                           interrupts_on_speech=self._interrupts_on_speech)
+        self.connection = ConnectionLoop(self.outbox, ConnectionHooks(
+            state=self._connection_state, opened=self._opened, frame=self.handle_frame,
+            lost=self._lost, busy=lambda: self.tracker.busy, expires_at=lambda: self._expires_at,
+        ), policy=policy, planned_margin_s=planned_margin_s)
+        self._device: AudioDevice | None = None
+        self._expires_at: float | None = None
         self._event_seq = 0
-        self._wake = asyncio.Event()
+        self._warn = OncePerKind(log)
+        self._last_error: tuple[str, str] | None = None
+        self._error_repeats = 0
+        self._error_seen_at = 0.0
+        self._error_emit: asyncio.TimerHandle | None = None
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            "session.created": self._on_created, "session.updated": self._on_updated,
+            "error": self._on_error, "warning": self._on_warning,
+        }
 
-    # ------------------------------------------------------------------ commands (called from the UI)
-    def _next_id(self, prefix: str) -> str:
-        self._event_seq += 1
-        return f"{prefix}_{self._event_seq}"
-
-    def update_session(self, config: SessionConfig) -> str:
-        """Ask for a new configuration; it becomes `self.config` only when the service confirms it."""
-        event_id = self._next_id("update")
-        self._pending_updates[event_id] = config
-        payload = config.to_payload(self.api_version)
-        self.outbox.put_control(ce.SessionUpdate(event_id=event_id, session=payload).to_json())
-        return event_id
-
-    def send_text(self, text: str) -> None:
-        """A typed user turn, answered like a spoken one."""
-        text = text.strip()
-        if not text:
-            return
-        self.interrupt()
-        self._turn_ended_at = time.monotonic()
-        self.outbox.put_control(ce.ItemCreate(item=ce.user_text_item(text)).to_json())
-        self.outbox.put_control(ce.ResponseCreate().to_json())
-
-    def interrupt(self) -> None:
-        """Stop the assistant now: flush playback, cancel the response, truncate what was not heard."""
-        self._barge_in(send_cancel=True)
+    # ------------------------------------------------------------------ commands
+    def request(self, change: ConfigChange) -> Future[ConfigOutcome]:
+        """Change the configuration, composing on the last requested one; resolves when the service decides."""
+        return self.config.request(change)
 
     def set_muted(self, muted: bool) -> None:
+        """Stop (or resume) sending the microphone; the capture side drops blocks, the meter still shows them."""
         self.muted = muted
         self.outbox.accepting_audio = not muted
         if muted:
             self.outbox.clear_audio()
+        if self._device is not None:
+            self._device.muted = muted
+        self.emit(nt.MuteChanged(muted))
+
+    def attach_audio(self, device: AudioDevice) -> None:
+        """Reply audio plays through `device` from now on, and it obeys this session's mute."""
+        device.muted = self.muted
+        self._device = device
+        self.tracker.attach(device.playback)
+
+    def detach_audio(self) -> None:
+        self._device = None
+        self.tracker.attach(None)
+
+    def send_text(self, text: str) -> None:
+        """A typed user turn, answered like a spoken one; sent after a reconnect if the socket is down."""
+        text = text.strip()
+        if not text:
+            return
+        self.interrupt()
+        self.tracker.text_sent()
+        self.outbox.put(ce.ItemCreate(item=ce.user_text_item(text)).to_json(), durable=True)
+        self.outbox.put(ce.ResponseCreate().to_json(), durable=True)
+
+    def interrupt(self) -> None:
+        """Stop the assistant now: flush playback, cancel the response, truncate what was not heard."""
+        self.tracker.barge_in(send_cancel=True)
 
     def submit_audio(self, block: bytes) -> None:
-        """A captured 20 ms block (called on the loop, via call_soon_threadsafe from the audio thread)."""
+        """A captured 20 ms block (handed over with call_soon_threadsafe from the audio thread)."""
         self.outbox.put_audio(block)
 
+    def reconnect(self) -> None:
+        self.connection.reconnect_now()
+
+    def announce(self) -> None:
+        """Tell the owner the whole state once, before anything happens (it may start muted, say)."""
+        self._connection_state(self.state, "", 0)
+        self.emit(nt.MuteChanged(self.muted))
+        self._config_changed()
+
+    async def run(self, url: str, credentials: CredentialProvider) -> None:
+        """Stay connected until closed or out of attempts; may be called again after it ends."""
+        await self.connection.run(url, credentials)
+
     async def close(self) -> None:
-        """Close with 1000 on request; never reconnects afterwards."""
-        self._closing = True
-        self._wake.set()
-        ws = self._ws
-        if ws is not None:
-            await ws.close(1000, "client closing")
+        await self.connection.close()
 
-    # ------------------------------------------------------------------ the connection loop
-    async def run(self) -> None:
-        """Connect, serve, reconnect until closed or out of attempts. Never raises; reports through notices."""
-        attempt = 0
-        while not self._closing:
-            state = "connecting" if attempt == 0 else "reconnecting"
-            self.emit(nt.ConnectionChanged(state, attempt=attempt))
-            self.policy.note_attempt()
-            try:
-                creds = await self.credentials.get()
-                self._ws, request_id = await open_connection(self.url, creds)
-            except AuthError as exc:
-                self.emit(nt.ConnectionChanged("failed", str(exc)))
-                return
-            except ConnectError as exc:
-                log.warning("connection failed: %s", exc)
-                if self.connections == 0 or exc.status in FATAL_STATUSES:
-                    self.emit(nt.ConnectionChanged("failed", str(exc)))
-                    return
-                attempt += 1
-                if not await self._wait_before(attempt, str(exc), exc.retry_after):
-                    return
-                continue
-            attempt = 0
-            reason = await self._serve(self._ws, request_id)
-            if self._closing:
-                break
-            if self._planned:
-                self._planned = False
-                log.info("planned reconnect before the session cap")
-                continue
-            attempt = 1
-            if not await self._wait_before(attempt, reason, None):
-                return
-        self.emit(nt.ConnectionChanged("closed"))
+    @property
+    def running(self) -> bool:
+        return self.connection.running
 
-    async def _wait_before(self, attempt: int, reason: str, retry_after: float | None) -> bool:
-        """Back off before another attempt; False when the session should give up (or was closed)."""
-        if self.policy.exhausted(attempt):
-            self.emit(nt.ConnectionChanged(
-                "failed", f"Gave up reconnecting after {self.policy.max_attempts} attempts ({reason}); "
-                "press r to try again."))
-            return False
-        delay = self.policy.delay(attempt, retry_after)
-        log.info("reconnecting in %.1f s (attempt %d): %s", delay, attempt, reason)
-        self.emit(nt.ConnectionChanged("reconnecting", reason, attempt))
-        self._wake.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=delay)
-        return not self._closing
+    # ------------------------------------------------------------------ the connection's life
+    def _connection_state(self, state: str, detail: str, attempt: int) -> None:
+        self.state = state
+        self.emit(nt.ConnectionChanged(state, detail, attempt))
 
-    async def _serve(self, ws: ClientConnection, request_id: str) -> str:
-        """One connection's life: configure, replay context, send and receive until it closes."""
-        self.connections += 1
-        self.emit(nt.ConnectionChanged("connected", f"request id {request_id}"))
-        self.outbox.clear_audio()  # speech captured while disconnected is stale now
-        self.update_session(self.config)
-        self._replay_context()
-        tasks = [asyncio.create_task(self._send_loop(ws), name="voicelive-send"),
-                 asyncio.create_task(self._planned_reconnect(ws), name="voicelive-cap")]
-        reason = "the connection closed"
-        try:
-            async for frame in ws:
-                self.frames_received += 1
-                self._handle_frame(frame)
-        except ConnectionClosed:
-            pass
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if ws.close_code not in (None, 1000) or not self._closing:
-            code = ws.close_code if ws.close_code is not None else 1006
-            reason = f"connection lost (code {code}{': ' + ws.close_reason if ws.close_reason else ''})"
-        self._connection_lost()
-        self.outbox.take()  # what was queued for the dead socket is re-sent by the next connect
-        return reason
-
-    def _replay_context(self) -> None:
-        """Re-create the finished turns as text items so the model keeps the conversation's context."""
+    def _opened(self) -> None:
+        """A new socket: the configuration first, then the conversation so far, then what waited."""
+        self.outbox.begin_connection()
+        self.config.connected()  # queues the session.update
         items = self.conversation.replay_items()
-        self._replay_pending = len(items)
         for item in items:
-            self.outbox.put_control(ce.ItemCreate(item=item).to_json())
+            self.outbox.put(ce.ItemCreate(item=item).to_json())
+        self.tracker.expect_replay(len(items))
+        self.outbox.end_preamble()
         if items:
-            log.info("replayed %d conversation items into the new connection", len(items))
+            log.info("replaying %d conversation items into the new connection", len(items))
 
-    async def _planned_reconnect(self, ws: ClientConnection) -> None:
-        """Reconnect shortly before the service's session cap, waiting for a pause in the conversation."""
-        await asyncio.sleep(0.5)  # session.created tells us when this session expires
-        if self.expires_at is None:
-            return
-        remaining = self.expires_at - time.time()
-        margin = min(self.planned_margin_s, max(1.0, remaining * 0.25))
-        await asyncio.sleep(max(0.0, remaining - margin))
-        deadline = time.monotonic() + margin * 0.8
-        while self.busy and time.monotonic() < deadline:  # noqa: ASYNC110 - playback state has no event
-            await asyncio.sleep(0.1)
-        self._planned = True
-        await ws.close(1000, "planned reconnect before the session cap")
+    def _lost(self) -> None:
+        self.config.disconnected()
+        self.tracker.connection_lost()
 
-    async def _send_loop(self, ws: ClientConnection) -> None:
+    def _send_update(self, config: SessionConfig) -> str:
+        self._event_seq += 1
+        event_id = f"update_{self._event_seq}"
+        self.outbox.put(ce.SessionUpdate(event_id=event_id, session=config.to_payload(self.api_version)).to_json())
+        return event_id
+
+    def _config_changed(self) -> None:
+        self.emit(nt.ConfigChanged(self.config.desired, self.config.confirmed, self.config.pending))
+
+    def _interrupts_on_speech(self) -> bool:
+        td = (self.config.confirmed or self.config.desired).turn_detection
+        return td is None or td.interrupts_response
+
+    # ------------------------------------------------------------------ what arrives
+    def handle_frame(self, frame: str | bytes) -> None:
+        """One frame from the service. Nothing in it may end the session: whatever fails is logged once."""
         try:
-            while True:
-                await self.outbox.wait()
-                control, audio = self.outbox.take()
-                for frame in control:
-                    await ws.send(frame)
-                for block in audio:
-                    await ws.send(ce.audio_append_json(block))
-        except ConnectionClosed:
+            event = ev.parse_server_event(frame)
+        except ev.ProtocolError as exc:
+            self._warn.warn(f"malformed frame: {exc.kind}", str(exc))
             return
+        except Exception as exc:  # RecursionError from deeply nested JSON, MemoryError, ...
+            self._warn.warn("unreadable frame", type(exc).__name__)
+            return
+        if isinstance(event, ev.UnknownEvent):
+            self._warn.warn("unknown event type", event.type[:80])
+            return
+        handler = self._handlers.get(event.type) or self.tracker.handlers.get(event.type)
+        if handler is None:
+            return  # a known event this client has no use for (content parts, visemes, ...)
+        try:
+            handler(event)
+        except Exception:  # one bad event must never end the session
+            if self._warn.warn("handling an event failed", event.type):
+                log.exception("handling %s failed", event.type)
+
+    def _on_created(self, event: ev.SessionCreated) -> None:
+        self.session_id = str(event.session.get("id", ""))
+        expires = event.session.get("expires_at")
+        self._expires_at = float(expires) if isinstance(expires, (int, float)) else None
+        self.emit(nt.SessionStarted(self.session_id, str(event.session.get("model", ""))))
+
+    def _on_updated(self, event: ev.SessionUpdated) -> None:
+        self.config.updated(event.event_id)
+
+    def _on_error(self, event: ev.Error) -> None:
+        err = event.error
+        if err.code == "response_cancel_not_active" and self.tracker.cancel_was_ours():
+            return  # our cancel raced the response's own end: nothing to tell
+        message = err.message or "the service reported an error"
+        our_update = err.event_id if err.event_id is not None else (
+            self.config.in_flight_id if (err.param or "").startswith("session") else None)
+        if our_update is not None and self.config.refused(our_update, message):
+            log.warning("the service refused the settings (%s): %s", err.param, message)
+            self.emit(nt.SessionRejected(message, err.param))
+            return
+        self._service_error(message, err.code or err.type)
+
+    def _service_error(self, message: str, code: str | None) -> None:
+        """Show an error; the same one again soon after is counted on its line, not added (a flood stays one line)."""
+        key = (code or "", message)
+        now = time.monotonic()
+        if key == self._last_error and now - self._error_seen_at < ERROR_REPEAT_WINDOW_S:
+            self._error_repeats += 1
+            self._error_seen_at = now
+            if self._error_emit is None:
+                self._error_emit = asyncio.get_running_loop().call_later(ERROR_REPEAT_EMIT_S, self._emit_repeats)
+            return
+        self._emit_repeats()
+        self._last_error, self._error_repeats, self._error_seen_at = key, 1, now
+        log.warning("service error %s: %s", code, message)
+        self.emit(nt.ServiceError(message, code))
+
+    def _emit_repeats(self) -> None:
+        if self._error_emit is not None:
+            self._error_emit.cancel()
+            self._error_emit = None
+        if self._last_error is not None and self._error_repeats > 1:
+            code, message = self._last_error
+            log.warning("service error %s repeated: ×%d", code, self._error_repeats)
+            self.emit(nt.ServiceError(message, code or None, self._error_repeats))
+
+    def _on_warning(self, event: ev.Warning_) -> None:
+        self.emit(nt.Info(event.warning.message, "warning"))
 
     # ------------------------------------------------------------------ introspection
     def stats(self) -> dict[str, Any]:
         return {
-            "frames_received": self.frames_received,
+            "frames_received": self.connection.frames_received,
             "dropped_audio_blocks": self.outbox.dropped_audio_blocks,
-            "connections": self.connections,
-            "ignored": self._warn.counts,
+            "dropped_stale_frames": self.outbox.dropped_stale_frames,
+            "connections": self.connection.connections,
+            "config_updates_sent": self.config.updates_sent,
+            "ignored": {**self._warn.counts, **self.tracker.ignored},
         }
