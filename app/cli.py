@@ -88,7 +88,7 @@ def _fail(message: str) -> int:
 
 def run_app(settings: Settings) -> int:
     from app.audio.engine import AudioEngine
-    from app.emulator.server import EmulatorServer
+    from app.emulator.thread import EmulatorThread
     from app.tui import Services, VoiceLiveApp
 
     log_path = settings.log_file or default_log_path()
@@ -101,11 +101,10 @@ def run_app(settings: Settings) -> int:
             jitter_ms=settings.audio.jitter_ms, echo_gate=settings.audio.echo_gate,
             input_file=settings.audio.input_file, output_file=settings.audio.output_file,
         )
-        services.engine.muted = settings.audio.muted
     else:
         services.audio_error = "Audio is off (--no-audio): running in text mode; press t to type."
     if settings.connection.local:
-        services.emulator = EmulatorServer()
+        services.emulator = EmulatorThread()
     app = VoiceLiveApp(settings, services)
     app.run()
     code = app.return_code or 0

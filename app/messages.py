@@ -1,32 +1,66 @@
-"""Textual messages: how the session (a plain object on the loop) reaches the UI.
+"""Textual messages: how the session (a plain object on its own thread) and the audio reach the UI.
 
-The session emits plain `Notice` dataclasses; the App posts each one wrapped in `SessionNotice`, and the
-handler dispatches on the notice's type. Keeping the notices Textual-free lets tests drive the session
-without a UI, as the layering contracts require.
+The session emits plain `Notice` dataclasses (no Textual, so it runs and is tested without a UI);
+`message_for` wraps each in the message type its handler expects. State messages carry the whole state
+and `can_replace` an older one still queued, so a burst collapses to the latest; conversation messages
+are events and keep their order.
 """
 
 from __future__ import annotations
 
 from textual.message import Message
 
-from app.voicelive.notices import Notice
+from app.voicelive import notices as nt
 
 
-class SessionNotice(Message):
-    """Something happened in the voice session."""
-
-    def __init__(self, notice: Notice) -> None:
+class SessionMessage(Message):
+    def __init__(self, notice: nt.Notice) -> None:
         super().__init__()
         self.notice = notice
 
+    def can_replace(self, message: Message) -> bool:
+        return self.notice.replaceable and type(message) is type(self) and (
+            type(getattr(message, "notice", None)) is type(self.notice))
+
+
+class ConnectionStateChanged(SessionMessage):
+    """Connecting, connected, reconnecting, closed or failed."""
+
+    notice: nt.ConnectionChanged
+
+
+class ConfigStateChanged(SessionMessage):
+    """The desired and confirmed session configuration."""
+
+    notice: nt.ConfigChanged
+
+
+class MuteStateChanged(SessionMessage):
+    notice: nt.MuteChanged
+
+
+class ConversationUpdated(SessionMessage):
+    """A turn, a delta, speech detected, an error: something for the conversation log."""
+
+
+def message_for(notice: nt.Notice) -> SessionMessage:
+    if isinstance(notice, nt.ConnectionChanged):
+        return ConnectionStateChanged(notice)
+    if isinstance(notice, nt.ConfigChanged):
+        return ConfigStateChanged(notice)
+    if isinstance(notice, nt.MuteChanged):
+        return MuteStateChanged(notice)
+    return ConversationUpdated(notice)
+
 
 class EndpointResolved(Message):
-    """The session worker knows where it will connect (host only: never the key)."""
+    """Where the session will connect (host only: never the key), and to which model."""
 
-    def __init__(self, host: str, local: bool) -> None:
+    def __init__(self, host: str, local: bool, model: str) -> None:
         super().__init__()
         self.host = host
         self.local = local
+        self.model = model
 
 
 class AudioModeChanged(Message):

@@ -51,10 +51,10 @@ class Client:
         config = SessionConfig(turn_detection=TurnDetection(
             type="server_vad", threshold=0.5, silence_duration_ms=300, prefix_padding_ms=100,
             create_response=None if self.create_response else False))
-        self.session = VoiceLiveSession(url, CredentialProvider(api_key=self.emulator.api_key), config,
-                                        self.notices.append, audio_out=self.engine.playback)
-        self._task = asyncio.create_task(self.session.run())
-        while not any(isinstance(n, nt.SessionApplied) for n in self.notices):
+        self.session = VoiceLiveSession(config, self.notices.append)
+        self.session.attach_audio(self.engine)
+        self._task = asyncio.create_task(self.session.run(url, CredentialProvider(api_key=self.emulator.api_key)))
+        while self.session.config.confirmed is None:
             await asyncio.sleep(0.02)
         self.engine.start(asyncio.get_running_loop(), self.session.submit_audio)
         await asyncio.sleep(0.5)
@@ -66,6 +66,10 @@ class Client:
         await self.session.close()
         await asyncio.wait_for(self._task, 5)
         await self.emulator.stop()
+
+    def playing_ms(self) -> int:
+        item = self.session.tracker.playing_item if self.session is not None else None
+        return self.engine.playback.played_ms(item) if item is not None else 0
 
     @property
     def server_session(self) -> Any:
@@ -149,7 +153,7 @@ async def barge_in(runs: int, tmp: Path, floor_ms: float) -> list[dict[str, Any]
 
     The reply is a steady tone (no pauses, unlike speech), so where it stops in the recording is unambiguous.
     """
-    from app.emulator import session as emulated
+    from app.emulator import session as emulated  # type: ignore[attr-defined]
 
     original, emulated.reply_for_text = emulated.reply_for_text, _long_tone_reply
     try:
@@ -169,8 +173,7 @@ async def _barge_in(runs: int, tmp: Path, floor_ms: float) -> list[dict[str, Any
         assert client.session is not None
         for run in range(runs):
             client.session.send_text(f"please talk for a good while, run number {run}, so I can interrupt you")
-            await client.until(lambda: client.session is not None and client.session._assistant_item is not None
-                               and client.engine.playback.played_ms(client.session._assistant_item) > 600)
+            await client.until(lambda: client.playing_ms() > 600)
             await play(wav, "vmicsink")
             await client.until(lambda run=run: client.ended() > run)
             await asyncio.sleep(1.0)

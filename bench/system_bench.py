@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,12 @@ def _speech_file(path: Path) -> None:
     write_wav(path, np.concatenate([_speechlike(1.5), np.zeros(SAMPLE_RATE // 2, np.int16)]))
 
 
+@dataclass
+class _Device:
+    playback: Any
+    muted: bool = False
+
+
 async def event_ingest(seconds_of_audio: float) -> list[dict[str, Any]]:
     """The emulator streams a long reply as fast as it can; the headless app's loop must keep ticking."""
     from app.audio import SAMPLE_RATE
@@ -111,7 +118,6 @@ async def event_ingest(seconds_of_audio: float) -> list[dict[str, Any]]:
     from app.emulator.server import EmulatorOptions, EmulatorServer
     from app.protocol import client_events as ce
     from app.tui import Services, VoiceLiveApp
-    from app.voicelive import notices as nt
     from app.widgets.turn import AssistantTurn
 
     emulator = EmulatorServer(options=EmulatorOptions(speed=10_000, chunk_ms=20))
@@ -119,31 +125,23 @@ async def event_ingest(seconds_of_audio: float) -> list[dict[str, Any]]:
         app = VoiceLiveApp(load_settings({("connection", "local"): True}, environ={}),
                            Services(emulator=emulator, audio_error="bench", transcript_dir=folder))
         async with app.run_test(size=(120, 40)) as pilot:
-            while app.session is None or app.main.status.state != "connected" or app.session._pending_updates:
-                await asyncio.sleep(0.05)
             session = app.session
-            session.audio_out = PlaybackBuffer(capacity_s=seconds_of_audio + 5)
-            done = asyncio.Event()
-            original = session.emit
-
-            def watch(notice: nt.Notice) -> None:
-                original(notice)
-                if isinstance(notice, nt.AssistantTurnEnded):
-                    done.set()
-
-            session.emit = watch
-            session.update_session(session.config.model_copy(update={"turn_detection": None}))
-            await asyncio.sleep(0.5)
+            while app.main.status.state != "connected" or session.config.confirmed is None:
+                await asyncio.sleep(0.05)
+            app.control.attach_audio(_Device(PlaybackBuffer(capacity_s=seconds_of_audio + 5)))
+            await asyncio.wrap_future(app.control.request(
+                lambda config: config.model_copy(update={"turn_detection": None})))
             audio = (np.sin(np.arange(int(seconds_of_audio * SAMPLE_RATE)) * 0.05) * 8000).astype(np.int16)
             import base64
 
-            session.outbox.put_control(ce.InputAudioAppend(audio=base64.b64encode(audio.tobytes()).decode()).to_json())
-            session.outbox.put_control(ce.InputAudioCommit().to_json())
+            frames = [ce.InputAudioAppend(audio=base64.b64encode(audio.tobytes()).decode()).to_json(),
+                      ce.InputAudioCommit().to_json(), ce.ResponseCreate().to_json()]
             gaps: list[float] = []
             started = time.perf_counter()
-            session.outbox.put_control(ce.ResponseCreate().to_json())
+            for frame in frames:
+                app.control.call(session.outbox.put, frame)
             last = time.perf_counter()
-            while not done.is_set():
+            while not any(t.done for t in session.conversation.turns if t.role == "assistant"):
                 await asyncio.sleep(0.01)
                 now = time.perf_counter()
                 gaps.append((now - last) * 1000)

@@ -29,7 +29,8 @@ def speechlike(seconds: float = 1.5, *, level: float = 0.3, seed: int = 1) -> np
     ramp = SAMPLE_RATE // 50
     signal[:ramp] *= np.linspace(0, 1, ramp)
     signal[-ramp:] *= np.linspace(1, 0, ramp)
-    return (signal / np.max(np.abs(signal)) * level * 32767).astype(np.int16)
+    scaled: npt.NDArray[np.int16] = (signal / np.max(np.abs(signal)) * level * 32767).astype(np.int16)
+    return scaled
 
 
 def silence(seconds: float) -> npt.NDArray[np.int16]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from app.config import load_settings
-from app.messages import SessionNotice
+from app.messages import message_for
 from app.tui import Services, VoiceLiveApp
 from app.voicelive import notices as nt
 from app.widgets.turn import AssistantTurn
@@ -26,8 +26,10 @@ def scenario_app(tmp: Path) -> VoiceLiveApp:
 
 
 async def _post(pilot: Pilot[int], *notices: nt.Notice) -> None:
+    app = pilot.app
+    assert isinstance(app, VoiceLiveApp)
     for notice in notices:
-        pilot.app.post_message(SessionNotice(notice))
+        app.main.post_message(message_for(notice))
     await settle(pilot)
 
 
@@ -47,7 +49,12 @@ async def _connected(pilot: Pilot[int]) -> None:
     status = app.main.status
     status.clock = False
     status.host, status.local, status.model = "127.0.0.1:8765", True, "gpt-4o"
-    await _post(pilot, nt.ConnectionChanged("connected"))
+    for _ in range(200):  # the session's own first report (its thread starts with the App)
+        if status.vad:
+            break
+        await asyncio.sleep(0.01)
+    config = app.settings.session
+    await _post(pilot, nt.ConnectionChanged("connected"), nt.ConfigChanged(config, config, pending=False))
 
 
 EXCHANGE = (

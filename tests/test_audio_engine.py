@@ -18,7 +18,6 @@ from app.audio.rate_adapter import BlockResampler
 from app.audio.wav import read_wav, write_wav
 from app.emulator.server import EmulatorServer
 from app.voicelive import notices as nt
-from app.voicelive.outbox import Outbox
 from tests.helpers import Recorder, correlation, play_into_mic, silence, speechlike, spoken_wav, wait_for
 from tests.session_harness import SessionHarness
 
@@ -31,7 +30,7 @@ async def _engine_session(server: EmulatorServer, engine: AudioEngine) -> Sessio
     harness = SessionHarness(server)
     await harness.__aenter__()
     await harness.speaker.stop()  # the real output device drains the buffer, not the software speaker
-    harness.session.audio_out = engine.playback
+    harness.session.attach_audio(engine)
     engine.start(asyncio.get_running_loop(), harness.session.submit_audio)
     return harness
 
@@ -106,10 +105,10 @@ async def test_a_vanished_device_is_reported_and_audio_can_be_reopened(audio_dev
         await wait_for(lambda: app.main.status.audio == "text mode", timeout=5)
         notices = [str(n.render()) for n in app.screen.query(NoticeLine)]
         assert any("audio device stopped" in n and "press a" in n for n in notices), notices
-        assert app.session is not None and app.session.audio_out is None
+        await wait_for(lambda: app.session.tracker.audio is None, timeout=5)
         await pilot.press("a")
         await wait_for(lambda: engine.active and app.main.status.audio == "audio", timeout=5)
-        assert app.session.audio_out is engine.playback
+        await wait_for(lambda: app.session.tracker.audio is engine.playback, timeout=5)
         await pilot.press("q")
 
 
@@ -166,17 +165,6 @@ def test_no_sound_server_at_all_starts_in_text_mode(tmp_path: Path) -> None:
                          cwd=Path(__file__).resolve().parents[1])
     assert "STATE connected text mode" in out.stdout, out.stdout + out.stderr
     assert "text mode" in out.stdout.split("NOTICE", 1)[1]
-
-
-def test_outbox_drops_oldest_audio_and_counts_but_never_control() -> None:
-    box = Outbox(max_audio_blocks=3)
-    box.put_control("c1")
-    for i in range(5):
-        box.put_audio(bytes([i]))
-    box.put_control("c2")
-    control, audio = box.take()
-    assert control == ["c1", "c2"] and audio == [bytes([2]), bytes([3]), bytes([4])]
-    assert box.dropped_audio_blocks == 2
 
 
 def test_block_resampler_keeps_a_tone_and_block_edges_continuous() -> None:

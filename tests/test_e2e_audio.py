@@ -38,7 +38,7 @@ async def test_talk_hear_and_interrupt_on_real_audio(audio_devices: None, tmp_pa
     speech = spoken_wav(tmp_path / "speech.wav")
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(lambda: app.screen.query(StatusBar) and app.main.status.state == "connected", timeout=15)
-        assert engine.active
+        await wait_for(lambda: engine.active, timeout=10)
 
         # Turn 1: speak, hear the parrot reply in full.
         recorder = Recorder(tmp_path / "turn1.wav")

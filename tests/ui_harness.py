@@ -21,7 +21,6 @@ def make_app(tmp_path: Path, *, autostart: bool = True, flags: dict[tuple[str, .
 
 
 async def connected(app: VoiceLiveApp) -> None:
-    await wait_for(lambda: app.conversation_screen is not None and app.main.is_mounted
-                   and app.main.status.state == "connected", timeout=15)
-    await wait_for(lambda: app.session is not None and app.session.config is not None
-                   and not app.session._pending_updates, timeout=5)  # the first session.update confirmed
+    await wait_for(lambda: app.main.is_mounted and app.main.status.state == "connected", timeout=15)
+    await wait_for(lambda: app.session.config.confirmed is not None and not app.main.status.pending,
+                   timeout=5)  # the first session.update confirmed, and the screen has heard

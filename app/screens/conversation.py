@@ -1,158 +1,165 @@
 """The main screen: status line, level meters, the conversation log, the prompt and the footer.
 
-It renders what the session reports (`show`) and turns keys into requests on the App, which owns the
-session: the screen never talks to the socket.
+It shows what the session reports (its messages carry the whole state; nothing is read back from a
+widget) and turns keys into commands on the session. It keeps the UI's mirror of the session's state —
+desired configuration, mute — only to know what a key should ask for next.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import asyncio
 
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from app.audio_control import AudioController
+from app.messages import (
+    AudioModeChanged,
+    ConfigStateChanged,
+    ConnectionStateChanged,
+    ConversationUpdated,
+    EndpointResolved,
+    MuteStateChanged,
+)
+from app.protocol.changes import nudge
 from app.protocol.session import SessionConfig
-from app.voicelive import notices as nt
+from app.screens.conversation_view import show_in_log
+from app.screens.help import LONG, HelpScreen
+from app.screens.settings import SettingsSaver, SettingsScreen
+from app.voicelive.config_sync import ConfigChange
+from app.voicelive.session_thread import SessionThread
 from app.widgets.conversation_log import ConversationLog
 from app.widgets.level_meter import LevelMeter, LevelSource
 from app.widgets.prompt import MessagePrompt
-from app.widgets.status_bar import StatusBar
-
-if TYPE_CHECKING:
-    from app.tui import VoiceLiveApp
-
-
-def details_line(notice: nt.AssistantTurnEnded) -> str:
-    parts = []
-    if notice.first_audio_ms is not None:
-        parts.append(f"first audio {notice.first_audio_ms} ms after your turn")
-    if notice.audio_ms:
-        parts.append(f"{notice.audio_ms / 1000:.1f} s of audio")
-    if notice.interrupted_at_ms is not None:
-        parts.append(f"interrupted at {notice.interrupted_at_ms / 1000:.2f} s")
-    return " · ".join(parts) or "no audio"
-
-
-def short_voice(name: str) -> str:
-    """en-US-Ava:DragonHDLatestNeural → Ava; alloy → alloy (the status line has 80 columns to share)."""
-    base = name.split(":")[0]
-    return base.split("-", 2)[2] if base.count("-") >= 2 else base
-
-
-def short_vad(kind: str) -> str:
-    return {"server_vad": "server-vad", "azure_semantic_vad": "semantic", "azure_semantic_vad_en": "semantic-en",
-            "azure_semantic_vad_multilingual": "semantic-multi", "semantic_vad": "openai-semantic"}.get(kind, kind)
+from app.widgets.status_bar import StatusBar, short_vad, short_voice
 
 
 class ConversationScreen(Screen[None]):
     BINDINGS = [
-        Binding("m", "app.toggle_mute", "Mute", id="mute"),
-        Binding("i", "app.interrupt", "Interrupt", id="interrupt"),
+        Binding("m", "toggle_mute", "Mute", id="mute"),
+        Binding("i", "interrupt", "Interrupt", id="interrupt"),
         Binding("t", "type_message", "Type", id="type"),
-        Binding("s", "app.open_settings", "Settings", id="settings"),
-        Binding("question_mark", "app.help", "Help", key_display="?", id="help"),
-        Binding("left_square_bracket", "app.nudge_threshold(-0.05)", "Thr−", key_display="[", id="threshold-down"),
-        Binding("right_square_bracket", "app.nudge_threshold(0.05)", "Thr+", key_display="]", id="threshold-up"),
-        Binding("left_curly_bracket", "app.nudge_silence(-100)", "Sil−", key_display="{", id="silence-down"),
-        Binding("right_curly_bracket", "app.nudge_silence(100)", "Sil+", key_display="}", id="silence-up"),
+        Binding("s", "open_settings", "Settings", id="settings"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("left_square_bracket", "nudge_threshold(-0.05)", "Thr−", key_display="[", id="threshold-down"),
+        Binding("right_square_bracket", "nudge_threshold(0.05)", "Thr+", key_display="]", id="threshold-up"),
+        Binding("left_curly_bracket", "nudge_silence(-100)", "Sil−", key_display="{", id="silence-down"),
+        Binding("right_curly_bracket", "nudge_silence(100)", "Sil+", key_display="}", id="silence-up"),
         Binding("d", "toggle_details", "Turn details", show=False, id="details"),
     ]
 
-    def __init__(self, mic: LevelSource | None, speaker: LevelSource | None, config: SessionConfig) -> None:
+    def __init__(self, control: SessionThread, audio: AudioController, saver: SettingsSaver, *,
+                 mic: LevelSource | None, speaker: LevelSource | None) -> None:
         super().__init__(id="conversation")
-        self._mic = mic
-        self._speaker = speaker
-        self._initial_config = config
-
-    def on_mount(self) -> None:
-        self.show_config(self._initial_config)
-
-    @property
-    def voice_app(self) -> VoiceLiveApp:
-        return cast("VoiceLiveApp", self.app)
+        self.control = control
+        self.audio = audio
+        self.saver = saver
+        self.desired: SessionConfig | None = None  # the session's desired configuration, as last reported
+        self.muted = False
+        self.status = StatusBar()
+        self.mic_meter = LevelMeter("mic", mic, id="mic-meter")
+        self.out_meter = LevelMeter("out", speaker, id="out-meter")
+        self.log_view = ConversationLog()
+        self.prompt = MessagePrompt()
 
     def compose(self) -> ComposeResult:
-        yield StatusBar()
+        yield self.status
         with Horizontal(id="meters"):
-            yield LevelMeter("mic", self._mic, id="mic-meter")
-            yield LevelMeter("out", self._speaker, id="out-meter")
-        yield ConversationLog()
-        yield MessagePrompt()
+            yield self.mic_meter
+            yield self.out_meter
+        yield self.log_view
+        yield self.prompt
         yield Footer(compact=True, show_command_palette=False)
 
-    @property
-    def log_view(self) -> ConversationLog:
-        return self.query_one(ConversationLog)
+    # ------------------------------------------------------------------ keys
+    def action_toggle_mute(self) -> None:
+        self.control.set_muted(not self.muted)
 
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
+    def action_interrupt(self) -> None:
+        self.control.interrupt()
 
-    @property
-    def mic_meter(self) -> LevelMeter:
-        return self.query_one("#mic-meter", LevelMeter)
-
-    # ------------------------------------------------------------------ keys handled here
     def action_type_message(self) -> None:
-        prompt = self.query_one(MessagePrompt)
-        prompt.add_class("-visible")
-        prompt.focus()
+        self.prompt.add_class("-visible")
+        self.prompt.focus()
+
+    def on_message_prompt_sent(self, message: MessagePrompt.Sent) -> None:
+        self.control.send_text(message.text)
 
     def on_message_prompt_left(self, message: MessagePrompt.Left) -> None:
-        prompt = self.query_one(MessagePrompt)
-        prompt.remove_class("-visible")
-        prompt.value = ""
+        self.prompt.remove_class("-visible")
+        self.prompt.value = ""
         self.set_focus(None)
 
     def action_toggle_details(self) -> None:
         self.log_view.toggle_class("-details")
 
+    def action_nudge_threshold(self, delta: float) -> None:
+        self._request(nudge("threshold", delta, 0.0, 1.0))
+
+    def action_nudge_silence(self, delta: int) -> None:
+        self._request(nudge("silence_duration_ms", delta, 0, 10000))
+
+    @work(group="config-request")
+    async def _request(self, change: ConfigChange) -> None:
+        """The status bar shows the requested value at once; only a refusal needs words here."""
+        outcome = await asyncio.wrap_future(self.control.request(change))
+        if not outcome.applied and outcome.reason and not outcome.queued:
+            self.notify(outcome.reason, severity="warning", timeout=4)
+
+    def action_open_settings(self) -> None:
+        if self.desired is None:
+            self.notify("The session is still starting; try again in a moment.", severity="warning")
+            return
+        self.app.push_screen(SettingsScreen(self.control, self.audio, self.saver, self.desired))
+
+    def action_help(self) -> None:
+        rows: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for active in self.active_bindings.values():
+            binding = active.binding
+            if binding.id is None or binding.id in seen:  # Textual's own scrolling keys are not ours to list
+                continue
+            seen.add(binding.id)
+            description = LONG.get(binding.id, binding.description or binding.action)
+            rows.append((self.app.get_key_display(binding), description))
+        rows += [("escape", "Leave the message prompt"), ("ctrl+p", "Command palette: every action, theme, export")]
+        self.app.push_screen(HelpScreen(rows))
+
     # ------------------------------------------------------------------ what the session reports
-    def show_config(self, config: SessionConfig) -> None:
+    async def on_connection_state_changed(self, message: ConnectionStateChanged) -> None:
+        notice = message.notice
+        self.status.state, self.status.detail, self.status.attempt = notice.state, notice.detail, notice.attempt
+        if notice.state in ("failed", "closed") and notice.detail:
+            await self.log_view.add_notice(notice.detail, "error")
+
+    def on_config_state_changed(self, message: ConfigStateChanged) -> None:
+        notice = message.notice
+        self.desired = config = notice.desired
         self.status.voice = short_voice(config.voice.name)
         td = config.turn_detection
         self.status.vad = f"{short_vad(td.type)} {td.threshold:.2f} {td.silence_duration_ms}ms" if td else "VAD off"
+        self.status.pending = notice.pending
         self.mic_meter.threshold = td.threshold if td else None
 
-    async def show(self, notice: nt.Notice) -> None:
-        view = self.log_view
-        match notice:
-            case nt.ConnectionChanged(state=state, detail=detail, attempt=attempt):
-                self.status.state, self.status.detail, self.status.attempt = state, detail, attempt
-                if state in ("failed", "closed") and detail:
-                    await view.add_notice(detail, "error")
-            case nt.SessionApplied(config=config):
-                self.show_config(config)
-            case nt.SessionRejected(message=text, param=param):
-                await view.add_notice(f"Settings rejected{f' ({param})' if param else ''}: {text}", "error")
-            case nt.SpeechStarted():
-                self.mic_meter.speaking = True
-            case nt.SpeechStopped():
-                self.mic_meter.speaking = False
-            case nt.UserTurnAdded(item_id=item_id, text=text):
-                await view.add_user(item_id, text, typed=text is not None)
-            case nt.UserTranscribed(item_id=item_id, text=text, final=final, failed=failed):
-                user_turn = view.user_turn(item_id) or await view.add_user(item_id, None)
-                shown = f"(transcription failed: {text})" if failed else text
-                user_turn.set_text(shown, final=final, failed=failed)
-                view.follow()
-            case nt.AssistantTurnStarted(item_id=item_id):
-                await view.add_assistant(item_id)
-            case nt.AssistantTextDelta(item_id=item_id, delta=delta):
-                reply = view.assistant_turn(item_id) or await view.add_assistant(item_id)
-                await reply.append(delta)
-                view.follow()
-            case nt.AssistantTurnEnded():
-                reply = view.assistant_turn(notice.item_id) or await view.add_assistant(notice.item_id)
-                await reply.finish(status=notice.status, interrupted_at_ms=notice.interrupted_at_ms,
-                                   heard_text=notice.heard_text, full_text=notice.text, details=details_line(notice))
-                view.follow()
-            case nt.ServiceError(message=text, code=code):
-                await view.add_notice(f"Service error{f' ({code})' if code else ''}: {text}", "error")
-            case nt.Info(message=text, level=level):
-                await view.add_notice(text, level)
-            case _:
-                pass
+    def on_mute_state_changed(self, message: MuteStateChanged) -> None:
+        self.muted = self.status.muted = self.mic_meter.muted = message.notice.muted
+
+    @on(ConversationUpdated)
+    async def _conversation_updated(self, message: ConversationUpdated) -> None:
+        await show_in_log(self.log_view, self.mic_meter, message.notice)
+
+    def on_endpoint_resolved(self, message: EndpointResolved) -> None:
+        self.status.host, self.status.local, self.status.model = message.host, message.local, message.model
+
+    async def on_audio_mode_changed(self, message: AudioModeChanged) -> None:
+        if message.reason:
+            self.status.audio = "text mode"
+            await self.log_view.add_notice(message.reason, "warning")
+        elif not message.notes:
+            self.status.audio = "audio"
+        for note in message.notes:
+            await self.log_view.add_notice(note)

@@ -12,20 +12,21 @@ if TYPE_CHECKING:
 
 
 def palette_commands(app: VoiceLiveApp) -> Iterator[SystemCommand]:
+    main = app.main
     commands = [
-        ("audio: mute / unmute", "Stop or resume sending the microphone", app.action_toggle_mute),
-        ("audio: interrupt", "Stop the assistant now", app.action_interrupt),
+        ("audio: mute / unmute", "Stop or resume sending the microphone", main.action_toggle_mute),
+        ("audio: interrupt", "Stop the assistant now", main.action_interrupt),
         ("audio: reopen devices", "Open the microphone and speaker again", app.action_reopen_audio),
-        ("session: settings", "Voice, turn detection, noise, echo, devices", app.action_open_settings),
+        ("session: settings", "Voice, turn detection, noise, echo, devices", main.action_open_settings),
         ("session: reconnect", "Close the connection and open a new one", app.action_reconnect),
         ("export: transcript as Markdown", "Write the conversation to a .md file",
          lambda: app.action_export("markdown")),
         ("export: transcript as JSONL", "Write the conversation to a .jsonl file",
          lambda: app.action_export("jsonl")),
         ("view: switch theme", "Toggle between the dark and light theme", app.action_switch_theme),
-        ("view: clear log", "Remove the turns from the screen (the transcript keeps them)", app.action_clear_log),
-        ("view: turn details", "Show latency and duration under each reply", app.main.action_toggle_details),
-        ("view: help", "Every key binding", app.action_help),
+        ("view: clear log", "Remove the turns from the screen (the transcript keeps them)", main.log_view.clear),
+        ("view: turn details", "Show latency and duration under each reply", main.action_toggle_details),
+        ("view: help", "Every key binding", main.action_help),
     ]
     for title, help_text, callback in commands:
         yield SystemCommand(title, help_text, callback)

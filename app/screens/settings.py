@@ -1,24 +1,32 @@
 """The settings screen: edit a copy, validate as you type, apply live, save to the config file.
 
-Apply sends `session.update` and shows "applying…" until the service confirms; only then is the new
-configuration live. If the service refuses, the form rolls back to the live configuration and says why.
+The form starts from the session's desired configuration. Apply sends only what the form changed,
+composed on whatever is desired by then (a nudge made meanwhile is kept), and shows "applying…" until
+the service confirms; if it refuses, the form rolls back to the live configuration and says why.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
+from app.audio_control import AudioController
 from app.config import AudioSettings
+from app.protocol import changes
 from app.protocol.session import SessionConfig
 from app.screens.settings_form import FIELDS, FieldSpec, FormError, build, values_from
+from app.settings_saver import SettingsSaver
+from app.voicelive.config_sync import ConfigOutcome
+from app.voicelive.session_thread import SessionThread
+
+__all__ = ["SettingsSaver", "SettingsScreen"]
 
 
 class SettingsScreen(Screen[None]):
@@ -28,19 +36,14 @@ class SettingsScreen(Screen[None]):
         Binding("f3", "save", "Save", id="settings-save"),
     ]
 
-    class ApplyRequested(Message):
-        def __init__(self, session: SessionConfig, audio: AudioSettings) -> None:
-            super().__init__()
-            self.session = session
-            self.audio = audio
-
-    class SaveRequested(ApplyRequested):
-        pass
-
-    def __init__(self, live_session: SessionConfig, live_audio: AudioSettings) -> None:
+    def __init__(self, control: SessionThread, audio: AudioController, saver: SettingsSaver,
+                 desired: SessionConfig) -> None:
         super().__init__(id="settings")
-        self.live_session = live_session
-        self.live_audio = live_audio
+        self.control = control
+        self.audio = audio
+        self.saver = saver
+        self.live_session = desired
+        self.live_audio = audio.settings
         self.valid = True
         self.pending = False
 
@@ -130,38 +133,57 @@ class SettingsScreen(Screen[None]):
         if self._validate() and not self.pending:
             self.set_status("")
 
-    # ------------------------------------------------------------------ status from the App
+    # ------------------------------------------------------------------ applying
     def set_status(self, text: str, level: str = "") -> None:
         status = self.query_one("#settings-status", Label)
         status.update(text)
         status.set_classes(f"-{level}" if level else "")
 
-    def confirmed(self, session: SessionConfig, audio: AudioSettings) -> None:
-        """The service accepted: this is the live configuration now."""
-        self.live_session, self.live_audio, self.pending = session, audio, False
-        self.set_status("Applied: the session uses these settings now.", "ok")
+    def action_apply(self) -> None:
+        self._apply(save=False)
 
-    def rejected(self, message: str) -> None:
-        """The service refused: roll the form back to what is live and say why."""
-        self.pending = False
-        self.load(self.live_session, self.live_audio)
-        self.set_status(f"Not applied — {message}", "error")
+    def action_save(self) -> None:
+        self._apply(save=True)
 
-    # ------------------------------------------------------------------ actions
-    def _request(self, kind: type[ApplyRequested]) -> None:
+    @work(exclusive=True, group="settings-apply")
+    async def _apply(self, *, save: bool) -> None:
         if not self._validate():
             self.set_status("Fix the field marked in red first; nothing was sent.", "error")
             return
         session, audio = self.candidate()
         self.pending = True
         self.set_status("applying…", "pending")
-        self.post_message(kind(session, audio))
+        if audio != self.live_audio:
+            await self.audio.apply(audio)
+            self.live_audio = audio
+        outcome = await self._send(session)
+        self.pending = False
+        if not outcome.applied and not outcome.queued:
+            self.load(outcome.confirmed or self.live_session, self.live_audio)
+            self.set_status(f"Not applied — {outcome.reason}", "error")
+            return
+        self.live_session = session
+        if outcome.queued:
+            self.set_status("Not connected: these settings go to the service as soon as it is back.", "pending")
+        else:
+            self.set_status("Applied: the session uses these settings now.", "ok")
+        if save:
+            await self._save(session, audio)
 
-    def action_apply(self) -> None:
-        self._request(self.ApplyRequested)
+    async def _send(self, session: SessionConfig) -> ConfigOutcome:
+        """Send what the form changed, composed on the desired configuration as it is by then."""
+        diff = changes.diff(self.live_session, session)
+        if not diff:
+            return ConfigOutcome(True, session)
+        return await asyncio.wrap_future(self.control.request(lambda config: changes.apply(config, diff)))
 
-    def action_save(self) -> None:
-        self._request(self.SaveRequested)
+    async def _save(self, session: SessionConfig, audio: AudioSettings) -> None:
+        try:
+            path = await self.saver.save(session, audio)
+        except OSError as exc:
+            self.set_status(f"Applied, but not saved: {exc.strerror or exc}.", "error")
+            return
+        self.notify(f"Saved to {path}", title="Settings")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -17,6 +17,7 @@ class ConversationLog(VerticalScroll):
         self._turns: dict[str, UserTurn | AssistantTurn] = {}
         self.max_widgets = max_widgets
         self.trimmed = 0
+        self._last_notice: NoticeLine | None = None
 
     @property
     def following(self) -> bool:
@@ -67,7 +68,19 @@ class ConversationLog(VerticalScroll):
         return turn
 
     async def add_notice(self, text: str, level: str = "information") -> None:
-        await self._add(NoticeLine(text, level=level))
+        self._last_notice = NoticeLine(text, level=level)
+        await self._add(self._last_notice)
+
+    async def repeat_notice(self, text: str, repeats: int, level: str = "error") -> None:
+        """The same notice again: count it on its line ("×N") instead of adding another one."""
+        last = self._last_notice
+        if last is not None and last.is_attached and last.base_text == text:
+            last.update(f"{text} ×{repeats}")
+        else:
+            line = NoticeLine(text, level=level)
+            line.update(f"{text} ×{repeats}")
+            self._last_notice = line
+            await self._add(line)
 
     async def clear(self) -> None:
         self._turns.clear()

@@ -1,18 +1,22 @@
-"""A one-line level meter polled from an audio callback's floats.
+"""A one-line level meter drawn from floats that an audio callback keeps up to date.
 
-It polls at 20 Hz but only refreshes when a drawn cell would change, so an idle meter costs almost
-nothing. The input meter also draws the VAD threshold (the emulator's energy gate for it) and lights up
-while the server reports speech.
+It polls at `POLL_HZ` (15 Hz) but refreshes only when a drawn cell would change, so an idle meter costs
+almost nothing. The input meter also draws the VAD threshold (the emulator's energy gate for it) and
+lights up while the service reports speech; the output meter says when the reply is ducked because you
+started talking over it. Colours come from the theme through component classes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from rich.text import Text
 from textual.widget import Widget
 
 from app.audio.levels import FLOOR_DBFS, meter_fraction, threshold_to_dbfs, to_dbfs
+
+DrawnState = tuple[int, int, bool, bool, bool, int]
 
 
 class LevelSource(Protocol):
@@ -22,16 +26,20 @@ class LevelSource(Protocol):
 
 class LevelMeter(Widget):
     DEFAULT_CSS = "LevelMeter { height: 1; width: 1fr; }"
+    COMPONENT_CLASSES = {"level-meter--bar", "level-meter--speaking", "level-meter--empty", "level-meter--marker",
+                         "level-meter--muted", "level-meter--ducked"}
     POLL_HZ = 15
 
-    def __init__(self, label: str, source: LevelSource | None, *, id: str | None = None) -> None:
+    def __init__(self, label: str, source: LevelSource | None, *, ducked: Callable[[], bool] | None = None,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.label = label
         self.source = source
         self.threshold: float | None = None
         self.speaking = False
         self.muted = False
-        self._drawn: tuple[int, int, bool, bool, int] | None = None
+        self._ducked = ducked
+        self._drawn: DrawnState | None = None
         self.redraws = 0
 
     def on_mount(self) -> None:
@@ -40,35 +48,42 @@ class LevelMeter(Widget):
     def _bar_width(self) -> int:
         return max(4, self.size.width - len(self.label) - 10)
 
-    def _state(self) -> tuple[int, int, bool, bool, int]:
+    def _state(self) -> DrawnState:
         width = self._bar_width()
         rms = self.source.rms if self.source is not None else 0.0
         cells = round(meter_fraction(rms) * width)
         marker = -1
         if self.threshold is not None:
             marker = round((threshold_to_dbfs(self.threshold) - FLOOR_DBFS) / -FLOOR_DBFS * (width - 1))
-        return cells, marker, self.speaking, self.muted, 3 * round(to_dbfs(rms) / 3)  # 3 dB steps: calm digits
+        ducked = self._ducked() if self._ducked is not None else False
+        return cells, marker, self.speaking, self.muted, ducked, 3 * round(to_dbfs(rms) / 3)  # 3 dB steps
 
     def _poll(self) -> None:
-        state = self._state()
-        if state != self._drawn:
+        if self._state() != self._drawn:
             self.refresh()
 
     def render(self) -> Text:
         state = self._drawn = self._state()
-        cells, marker, speaking, muted, db = state
+        cells, marker, speaking, muted, ducked, db = state
         width = self._bar_width()
+        style = self.get_component_rich_style
+        empty = style("level-meter--empty")
+        bar_style = empty if muted else style("level-meter--speaking" if speaking else "level-meter--bar")
         text = Text(f"{self.label} ", style="bold" if speaking else "")
-        bar_style = "dim" if muted else ("green" if speaking else "cyan")
         bar = "█" * cells + "·" * (width - cells)
         if 0 <= marker < width:  # a handful of runs, not one append per cell: this redraws 15 times a second
             before, after = bar[:marker], bar[marker + 1 :]
-            text.append(before[:cells], style=bar_style).append(before[cells:], style="dim")
-            text.append("│", style="bold yellow")
+            text.append(before[:cells], style=bar_style).append(before[cells:], style=empty)
+            text.append("│", style=style("level-meter--marker"))
             text.append(after[: max(0, cells - marker - 1)], style=bar_style)
-            text.append(after[max(0, cells - marker - 1) :], style="dim")
+            text.append(after[max(0, cells - marker - 1) :], style=empty)
         else:
-            text.append(bar[:cells], style=bar_style).append(bar[cells:], style="dim")
-        text.append(" MUTED" if muted else f" {db:4d} dB", style="bold red" if muted else "")
+            text.append(bar[:cells], style=bar_style).append(bar[cells:], style=empty)
+        if muted:
+            text.append(" MUTED", style=style("level-meter--muted"))
+        elif ducked:
+            text.append(" DUCK", style=style("level-meter--ducked"))
+        else:
+            text.append(f" {db:4d} dB")
         self.redraws += 1
         return text

@@ -1,25 +1,45 @@
-"""The status line: connection state, where we are connected (host only, never the key), what is live."""
+"""The status line: connection state, where we are connected (host only, never the key), what is live.
+
+Colours come from the theme through component classes (styled in `styles.tcss`), so every theme in the
+palette colours it. The turn-detection values shown are the *requested* ones; while the service has not
+confirmed them they carry a pending mark.
+"""
 
 from __future__ import annotations
 
 import time
 
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-_STATE_STYLE = {
-    "connecting": "yellow", "connected": "green", "reconnecting": "yellow", "closed": "red", "failed": "bold red",
-}
+_STATE_CLASS = {"connecting": "pending", "reconnecting": "pending", "connected": "good", "closed": "bad",
+                "failed": "bad", "idle": "pending"}
+
+
+def short_voice(name: str) -> str:
+    """en-US-Ava:DragonHDLatestNeural → Ava; alloy → alloy (the status line has 80 columns to share)."""
+    base = name.split(":")[0]
+    return base.split("-", 2)[2] if base.count("-") >= 2 else base
+
+
+def short_vad(kind: str) -> str:
+    return {"server_vad": "server-vad", "azure_semantic_vad": "semantic", "azure_semantic_vad_en": "semantic-en",
+            "azure_semantic_vad_multilingual": "semantic-multi", "semantic_vad": "openai-semantic"}.get(kind, kind)
 
 
 class StatusBar(Widget):
-    state: reactive[str] = reactive("connecting")
+    COMPONENT_CLASSES = {"status-bar--good", "status-bar--pending", "status-bar--bad", "status-bar--dim",
+                         "status-bar--strong"}
+
+    state: reactive[str] = reactive("idle")
     detail: reactive[str] = reactive("")
     host: reactive[str] = reactive("")
     model: reactive[str] = reactive("")
     voice: reactive[str] = reactive("")
     vad: reactive[str] = reactive("")
+    pending: reactive[bool] = reactive(False)
     muted: reactive[bool] = reactive(False)
     audio: reactive[str] = reactive("audio")
     local: reactive[bool] = reactive(False)
@@ -39,25 +59,31 @@ class StatusBar(Widget):
         elif state in ("closed", "failed"):
             self.connected_at = None
 
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"status-bar--{name}")
+
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         label = f"{self.state} ({self.attempt})…" if self.state == "reconnecting" and self.attempt else self.state
-        text.append(f" ● {label}", style=_STATE_STYLE.get(self.state, ""))
+        text.append(f" ● {label}", style=self._style(_STATE_CLASS.get(self.state, "pending")))
         if self.detail and self.state in ("closed", "failed", "reconnecting"):
-            text.append(f" ({self.detail})", style="dim")
+            text.append(f" ({self.detail})", style=self._style("dim"))
         if self.connected_at is not None and self.clock:
             minutes, seconds = divmod(int(time.monotonic() - self.connected_at), 60)
-            text.append(f" {minutes:02d}:{seconds:02d}/60:00", style="dim")
+            text.append(f" {minutes:02d}:{seconds:02d}/60:00", style=self._style("dim"))
         if self.muted:
             text.append(" │ ")
-            text.append("MUTED", style="bold red")
+            text.append("MUTED", style=self._style("bad"))
         if self.audio != "audio":
             text.append(" │ ")
-            text.append(self.audio, style="yellow")
+            text.append(self.audio, style=self._style("pending"))
         text.append(" │ ")
-        text.append("emulator " if self.local else "Azure ", style="bold")
-        text.append(self.host, style="dim")
-        for value in (self.model, self.voice, self.vad):
+        text.append("emulator " if self.local else "Azure ", style=self._style("strong"))
+        text.append(self.host, style=self._style("dim"))
+        for value in (self.model, self.voice):
             if value:
                 text.append(" │ " + value)
+        if self.vad:
+            text.append(" │ ")
+            text.append(self.vad + (" …" if self.pending else ""), style=self._style("pending") if self.pending else "")
         return text

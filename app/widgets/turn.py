@@ -82,3 +82,4 @@ class NoticeLine(Static):
 
     def __init__(self, text: str, *, level: str = "information") -> None:
         super().__init__(text, markup=False, classes=f"notice -{level}")
+        self.base_text = text
