@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from app.protocol.endpoint import with_agent
 from app.protocol.tools import (
     TOOL_NAME_PATTERN,
     ApprovalMode,
@@ -111,6 +112,13 @@ class AgentSettings(_Section):
     @property
     def enabled(self) -> bool:
         return self.name is not None
+
+    def url(self, model_url: str) -> str:
+        """The handshake URL for this agent, from the model URL `realtime_url` built (unchanged if no agent)."""
+        if self.name is None or self.project is None:
+            return model_url
+        return with_agent(model_url, name=self.name, project=self.project, version=self.version,
+                          conversation_id=self.conversation_id)
 
 
 DEFAULT_INTERIM_TEXTS = ["One moment.", "Let me check that.", "Just a second."]
