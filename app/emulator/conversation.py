@@ -72,8 +72,13 @@ class Conversation:
     async def _on_create(self, event: dict[str, Any]) -> None:
         host = self.host
         item = event.get("item")
-        if not isinstance(item, dict) or item.get("type") not in ("message", "function_call_output", "function_call"):
+        if not isinstance(item, dict) or item.get("type") not in ("message", "function_call_output", "function_call",
+                                                                  "mcp_approval_response"):
             await host.error("item must be an object with a valid type", param="item", event_id=event.get("event_id"))
+            return
+        problem = host.toolbox.check_item(item)
+        if problem is not None:
+            await host.error(problem[0], param=problem[1], event_id=event.get("event_id"))
             return
         previous = event.get("previous_item_id")
         if previous not in (None, "root") and previous not in self.items:
@@ -83,6 +88,7 @@ class Conversation:
         item = {**item, "id": item.get("id") or new_id("item"), "object": "realtime.item", "status": "completed"}
         self.append(item)
         await host.send({"type": "conversation.item.created", "previous_item_id": previous, "item": item})
+        await host.toolbox.item_added(item)
 
     async def _on_truncate(self, event: dict[str, Any]) -> None:
         host = self.host

@@ -54,7 +54,8 @@ class MessageOutput:
     async def stream(self) -> None:
         """Send the item and its content; cancellation may stop this anywhere."""
         host, base, reply = self.host, self.base, self.reply
-        text, audio = await reply_content(self.source)
+        quoted = await host.toolbox.reply_for(self.source)  # after tool results: quote them
+        text, audio = quoted if quoted is not None else await reply_content(self.source)
         await host.send({"type": "response.output_item.added", "response_id": base["response_id"],
                          "output_index": base["output_index"], "item": self.item})
         host.conversation.append(self.item)

@@ -76,7 +76,7 @@ class Responses:
 
     def decide(self, response_id: str) -> list[Output]:
         """What this response will output, in order. The extension point for new kinds of output."""
-        return [MessageOutput(self.host, response_id, 0)]
+        return self.host.toolbox.outputs_for(response_id) or [MessageOutput(self.host, response_id, 0)]
 
     async def _run(self, response_id: str) -> None:
         host = self.host

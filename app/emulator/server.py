@@ -86,11 +86,15 @@ class EmulatorServer:
                                 for k, v in request.headers.raw_items()})
         if not parts.path.endswith(REALTIME_PATH):
             return connection.respond(HTTPStatus.NOT_FOUND, f"Resource not found: {parts.path}\n")
-        for required in ("api-version", "model"):
+        agent = query.get("agent-name")
+        for required in ("api-version", "agent-project-name" if agent else "model"):
             if not query.get(required):
                 return connection.respond(HTTPStatus.BAD_REQUEST, f"Missing required query parameter '{required}'.\n")
         if not self._authorised(request.headers, query):
             return connection.respond(HTTPStatus.UNAUTHORIZED, "Access denied: invalid API key or token.\n")
+        if agent and (request.headers.get("api-key") or query.get("api-key")):
+            return connection.respond(HTTPStatus.UNAUTHORIZED,
+                                      "Agent mode requires Microsoft Entra ID authentication, not an API key.\n")
         return None
 
     async def send_raw(self, frames: list[str]) -> None:
@@ -128,7 +132,8 @@ class EmulatorServer:
                 ws.transport.abort()
 
         session = EmulatorSession(send, model=(query.get("model") or ["gpt-4o"])[0], speed=self.options.speed,
-                                  chunk_ms=self.options.chunk_ms, session_cap_s=self.options.session_cap_s)
+                                  chunk_ms=self.options.chunk_ms, session_cap_s=self.options.session_cap_s,
+                                  agent=agent_of(query))
         self.sessions.append(session)
 
         async def expire() -> None:
@@ -155,3 +160,11 @@ class EmulatorServer:
             watchdog.cancel()
             with contextlib.suppress(Exception):
                 await session.close()
+
+
+def agent_of(query: dict[str, list[str]]) -> dict[str, str] | None:
+    """The Foundry agent the handshake names (`agent-name`, `agent-project-name`, …), if any."""
+    keys = {"agent-name": "name", "agent-project-name": "project", "agent-version": "version",
+            "conversation-id": "conversation_id"}
+    agent = {field: query[key][0] for key, field in keys.items() if query.get(key)}
+    return agent if "name" in agent else None

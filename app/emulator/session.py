@@ -21,6 +21,7 @@ from app.emulator.conversation import Conversation, Handler, ReplyRecord, new_id
 from app.emulator.input_audio import InputAudio
 from app.emulator.responses import Responses
 from app.emulator.state import SessionUpdateError, apply_update, default_session
+from app.emulator.toolbox import Toolbox
 from app.emulator.vad import EnergyVad
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -29,9 +30,13 @@ __all__ = ["EmulatorSession", "ReplyRecord", "Send"]
 
 
 class EmulatorSession:
-    def __init__(self, send: Send, *, model: str, speed: float, chunk_ms: int, session_cap_s: float) -> None:
+    def __init__(self, send: Send, *, model: str, speed: float, chunk_ms: int, session_cap_s: float,
+                 agent: dict[str, str] | None = None) -> None:
         self._send_raw = send
         self.session = default_session(model, session_cap_s)
+        self.agent = agent  # a Foundry agent named in the handshake: it answers instead of a model
+        if agent is not None:
+            self.session["agent"] = agent_record(agent)
         self.speed = max(speed, 0.01)
         self.chunk_ms = chunk_ms
         self.received: deque[dict[str, Any]] = deque(maxlen=5000)  # client events, audio elided
@@ -40,6 +45,7 @@ class EmulatorSession:
         self.conversation = Conversation(self)
         self.input = InputAudio(self)
         self.responses = Responses(self)
+        self.toolbox = Toolbox(self)
         self.input.configure(self.session["turn_detection"])
         self._handlers: dict[str, Handler] = {
             "session.update": self._on_session_update,
@@ -101,6 +107,7 @@ class EmulatorSession:
 
     async def close(self) -> None:
         await self.responses.close()
+        await self.toolbox.close()
 
     # ------------------------------------------------------------------ receiving
     async def handle(self, frame: str | bytes) -> None:
@@ -121,6 +128,11 @@ class EmulatorSession:
         await handler(event)
 
     async def _on_session_update(self, event: dict[str, Any]) -> None:
+        update = event.get("session")
+        if self.agent is not None and isinstance(update, dict) and update.get("instructions"):
+            await self.error("instructions are not supported when connected to an agent (the agent has its own)",
+                             param="session.instructions", event_id=event.get("event_id"))
+            return
         try:
             merged = apply_update(self.session, event.get("session"))
         except SessionUpdateError as exc:
@@ -134,3 +146,12 @@ class EmulatorSession:
         self.session = merged
         self.input.configure(self.session.get("turn_detection"))
         await self.send({"type": "session.updated", "session": self.session})
+        self.toolbox.configured()
+
+
+def agent_record(agent: dict[str, str]) -> dict[str, str]:
+    """`session.agent` as the service reports it (`AgentConfig`: name, description, agent_id, thread_id)."""
+    return {"type": "agent", "name": agent["name"],
+            "description": f"The emulator playing the Foundry agent {agent['name']} of {agent['project']}",
+            "agent_id": f"{agent['name']}:{agent.get('version') or '1'}",
+            "thread_id": agent.get("conversation_id") or new_id("thread")}
