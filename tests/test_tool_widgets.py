@@ -18,8 +18,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from app.screens.approval import ApprovalRequest, ApprovalScreen
-from app.widgets.tool_call import ToolCallBlock, ToolCallView, summary
+from app.screens.approval import ApprovalScreen
+from app.tools.call_state import ApprovalRequest, ToolCallState
+from app.widgets.tool_call import ToolCallBlock, summary
 from tests.tool_widget_harness import DOCS, NOTE, WEATHER, ToolCallsApp
 
 NOTE_REQUEST = ApprovalRequest("call_2", "save_note", NOTE.arguments)
@@ -126,5 +127,5 @@ def test_snapshot(snap_compare: Any, name: str, expanded: bool, before: Any, siz
 
 
 def test_the_blocks_are_views_of_frozen_data() -> None:
-    done = ToolCallView("c", "f").update(state="done", result="1", duration_ms=3)
+    done = ToolCallState("c", "f").update(state="done", result="1", duration_ms=3)
     assert (done.state, done.result, done.duration_ms) == ("done", "1", 3)

@@ -12,23 +12,25 @@ from textual.app import App, ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
-from app.screens.approval import ApprovalRequest, ApprovalScreen
-from app.widgets.tool_call import ToolCallBlock, ToolCallView
+from app.screens.approval import ApprovalScreen
+from app.tools.call_state import ApprovalRequest, ToolCallState
+from app.widgets.tool_call import ToolCallBlock
 
 STYLES = Path(__file__).resolve().parents[1] / "app" / "styles.tcss"
 
-WEATHER = ToolCallView("call_1", "get_weather", '{"city": "Reykjavík", "days": 3}', state="done",
+WEATHER = ToolCallState("call_1", "get_weather", '{"city": "Reykjavík", "days": 3}', state="done",
                        result='{"forecast": ["sleet", "wind", "sun"], "high_c": 4}', duration_ms=212)
-DOCS = ToolCallView("mcp_1", "microsoft_docs_search", '{"query": "voice live interim responses"}', state="failed",
-                    error="The MCP server did not answer within 30 s.", duration_ms=30000, server_label="docs")
-NOTE = ToolCallView("call_2", "save_note", '{"text": "[bold]buy milk[/bold]", "title": "shopping"}',
+DOCS = ToolCallState("mcp_1", "microsoft_docs_search", '{"query": "voice live interim responses"}', state="failed",
+                    error="The MCP server did not answer within 30 s.", duration_ms=30000, server_label="docs",
+                    kind="mcp")
+NOTE = ToolCallState("call_2", "save_note", '{"text": "[bold]buy milk[/bold]", "title": "shopping"}',
                     state="awaiting_approval")
 
 
 class ToolCallsApp(App[None]):
     CSS_PATH = str(STYLES)
 
-    def __init__(self, calls: tuple[ToolCallView, ...] = (WEATHER, DOCS, NOTE), *, expanded: bool = False) -> None:
+    def __init__(self, calls: tuple[ToolCallState, ...] = (WEATHER, DOCS, NOTE), *, expanded: bool = False) -> None:
         super().__init__()
         self.calls = calls
         self.expanded = expanded

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.protocol import tool_events as _tool_events  # noqa: F401 - registers the tool events below
-from app.protocol.events_base import ServerEvent
+from app.protocol.events_base import ServerEvent as ServerEvent  # re-exported: consumers type events as ev.ServerEvent
 
 
 class ProtocolError(ValueError):

@@ -7,9 +7,6 @@ MCP server, so they are shown as plain text, never as markup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -17,20 +14,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from app.tools.call_state import ApprovalRequest
 from app.widgets.tool_call import pretty
 
 ARGUMENT_CHARS = 6000
-
-
-@dataclass(frozen=True)
-class ApprovalRequest:
-    """One question for the user: a function call (policy `ask`) or an MCP approval request."""
-
-    request_id: str  # the function call's call_id, or the mcp_approval_request item id
-    name: str
-    arguments: str = ""
-    kind: Literal["function", "mcp"] = "function"
-    server_label: str | None = None
 
 
 class ApprovalScreen(ModalScreen[bool]):

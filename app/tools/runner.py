@@ -31,6 +31,9 @@ DEFAULT_TIMEOUT_S = 10.0
 MAX_OUTPUT_CHARS = 16_000  # what the model is given back; the rest is cut with a note
 
 
+Refusal = Literal["declined", "never", "unknown"]
+
+
 @dataclass(frozen=True)
 class ToolResult:
     call_id: str
@@ -41,6 +44,8 @@ class ToolResult:
     error: str | None = None
     """One sentence when the call did not succeed (declined, refused, failed, timed out)."""
     duration_ms: int = 0
+    refusal: Refusal | None = None
+    """Set when the call was not run at all (declined by the user, disabled, unknown)."""
 
     @property
     def ok(self) -> bool:
@@ -78,7 +83,6 @@ def _describe_invalid(exc: ValidationError) -> str:
     return "; ".join(parts) + more
 
 
-Refusal = Literal["declined", "never", "unknown"]
 _REFUSALS: dict[Refusal, str] = {
     "declined": "The user declined to run the tool {name}.",
     "never": "The tool {name} is disabled by the user's settings.",
@@ -94,7 +98,7 @@ class ToolRunner:
     def refuse(self, name: str, arguments: str, *, call_id: str, reason: Refusal) -> ToolResult:
         """A call that is not run (the user said no, the policy is `never`, or no such tool)."""
         sentence = _REFUSALS[reason].format(name=name)
-        return ToolResult(call_id, name, arguments, _error_output(sentence), sentence)
+        return ToolResult(call_id, name, arguments, _error_output(sentence), sentence, refusal=reason)
 
     async def run(self, name: str, arguments: str, *, call_id: str = "") -> ToolResult:
         """Validate and run one call in a thread; every failure becomes an error result, never an exception."""

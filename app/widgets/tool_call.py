@@ -8,8 +8,6 @@ from the user's code, so it is built as `Content` (plain text), never parsed as 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
-from typing import Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +17,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-CallState = Literal["streaming", "awaiting_approval", "running", "done", "failed", "declined"]
+from app.tools.call_state import CallState, ToolCallState
+
 SUMMARY_CHARS = 48
 BODY_CHARS = 4000  # what the expanded block shows of a long result
 
@@ -31,23 +30,6 @@ _STATE_MARK: dict[CallState, tuple[str, str]] = {
     "failed": ("✗", "tool-call--error"),
     "declined": ("⊘ declined", "tool-call--error"),
 }
-
-
-@dataclass(frozen=True)
-class ToolCallView:
-    """What the block shows; the owner replaces it as the call progresses (`ToolCallBlock.show`)."""
-
-    call_id: str
-    name: str
-    arguments: str = ""
-    state: CallState = "streaming"
-    result: str | None = None
-    error: str | None = None
-    duration_ms: int | None = None
-    server_label: str | None = None  # MCP calls: the server that ran it
-
-    def update(self, **changes: object) -> ToolCallView:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def pretty(text: str) -> str:
@@ -83,7 +65,7 @@ class ToolCallBlock(Vertical, can_focus=True):
             self.block = block
             self.expanded = expanded
 
-    def __init__(self, call: ToolCallView, *, expanded: bool = False) -> None:
+    def __init__(self, call: ToolCallState, *, expanded: bool = False) -> None:
         super().__init__(classes="tool-call")
         self.call = call
         self.set_reactive(ToolCallBlock.expanded, expanded)
@@ -96,7 +78,7 @@ class ToolCallBlock(Vertical, can_focus=True):
         self.set_class(self.expanded, "-expanded")
         self._restyle()
 
-    def show(self, call: ToolCallView) -> None:
+    def show(self, call: ToolCallState) -> None:
         """Draw a newer state of the same call (arguments complete, result in, declined …)."""
         self.call = call
         if self.is_mounted:
