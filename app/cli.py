@@ -197,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     if not settings.connection.local and not settings.connection.endpoint:
         return _fail(NO_SETTINGS)
+    if (agent_problem := settings.agent.problem()) is not None:
+        return _fail(agent_problem)
     if settings.agent.enabled and not settings.connection.local and settings.connection.auth_mode == "key":
         return _fail(AGENT_NEEDS_ENTRA)
     if args.save_key:

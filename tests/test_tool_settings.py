@@ -11,7 +11,7 @@ from app.protocol.session import SessionConfig
 from app.protocol.tools import FunctionToolDef, McpToolDef, StaticInterimResponse
 from app.tools.compose import session_with_tools, version_problems
 from app.tools.registry import load_tools
-from app.tools.settings import InterimSettings
+from app.tools.settings import AgentSettings, InterimSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 TOML = """
@@ -71,8 +71,6 @@ def test_header_values_are_secrets_kept_out_of_repr_but_saved_as_written(tmp_pat
 
 
 @pytest.mark.parametrize(("text", "words"), [
-    ('[agent]\nname = "concierge"\n', "agent — Value error, an agent needs both a name and a project"),
-    ('[agent]\nversion = "3"\n', "needs an agent"),
     ('[[mcp]]\nlabel = "has space"\nurl = "https://x.example/mcp"\n', "mcp.0.label"),
     ('[[mcp]]\nlabel = "x"\nurl = "x.example/mcp"\n', "mcp.0.url"),
     ('[tools.policies]\nping = "sometimes"\n', "tools.policies.ping"),
@@ -82,6 +80,23 @@ def test_bad_entries_are_one_sentence_naming_the_field(tmp_path: Path, text: str
     with pytest.raises(ConfigError) as info:
         load_settings(config_path=_write(tmp_path, text), environ={}, dotenv_path=tmp_path / "none.env")
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("agent", "words"), [
+    (AgentSettings(name="concierge"), "needs both a name and a project"),
+    (AgentSettings(project="travel"), "needs both a name and a project"),
+    (AgentSettings(version="3"), "needs an agent"),
+    (AgentSettings(), None),
+])
+def test_incomplete_agents_are_one_sentence(agent: AgentSettings, words: str | None) -> None:
+    problem = agent.problem()
+    assert (problem is None) if words is None else (words in (problem or "") and problem.endswith("."))
+
+
+def test_the_agent_name_and_project_may_come_from_different_sources(tmp_path: Path) -> None:
+    settings = load_settings({("agent", "project"): "travel"}, config_path=_write(tmp_path, ""),
+                             dotenv_path=tmp_path / "none.env", environ={"AZURE_VOICE_LIVE_AGENT_NAME": "concierge"})
+    assert settings.agent.problem() is None and settings.agent.enabled
 
 
 def test_the_agent_comes_from_the_environment_too(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.protocol.endpoint import with_agent
 from app.protocol.tools import (
@@ -101,13 +101,14 @@ class AgentSettings(_Section):
     conversation_id: str | None = Field(None, min_length=1)
     """Continue an existing Foundry conversation."""
 
-    @model_validator(mode="after")
-    def _name_and_project(self) -> AgentSettings:
+    def problem(self) -> str | None:
+        """One sentence when the agent settings are incomplete (checked once every source is layered on:
+        the name may come from the environment and the project from a flag)."""
         if (self.name is None) != (self.project is None):
-            raise ValueError("an agent needs both a name and a project (--agent and --project)")
+            return "A Foundry agent needs both a name and a project (--agent and --project)."
         if self.name is None and (self.version or self.conversation_id):
-            raise ValueError("an agent version or conversation id needs an agent (--agent and --project)")
-        return self
+            return "An agent version or conversation id needs an agent (--agent and --project)."
+        return None
 
     @property
     def enabled(self) -> bool:
