@@ -27,6 +27,12 @@ NO_SETTINGS = (
 )
 
 
+AGENT_NEEDS_ENTRA = (
+    "A Foundry agent can only be reached with Microsoft Entra ID, not an API key: sign in with `az login` "
+    "and pass --auth entra (or set auth = \"entra\" under [connection])."
+)
+
+
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=APP_NAME,
@@ -44,6 +50,11 @@ def _run_parser() -> argparse.ArgumentParser:
     conn.add_argument("--auth", choices=["key", "entra"], help="API key or Microsoft Entra ID (default: key if set)")
     conn.add_argument("--local", action="store_true", default=None,
                       help="run against the built-in emulator (no Azure needed)")
+    agent = parser.add_argument_group("Foundry agent (instead of a model; needs Microsoft Entra ID)")
+    agent.add_argument("--agent", metavar="NAME", help="talk to this Foundry agent")
+    agent.add_argument("--project", metavar="NAME", help="the Foundry project that holds the agent")
+    agent.add_argument("--agent-version", metavar="V", help="a specific version of the agent")
+    agent.add_argument("--conversation-id", metavar="ID", help="continue this Foundry conversation")
     audio = parser.add_argument_group("audio")
     audio.add_argument("--input-device", metavar="ID|NAME", help="microphone: index or part of the name")
     audio.add_argument("--output-device", metavar="ID|NAME", help="speaker: index or part of the name")
@@ -69,6 +80,10 @@ def _flags(args: argparse.Namespace) -> dict[tuple[str, ...], Any]:
         ("connection", "api_version"): args.api_version,
         ("connection", "auth"): args.auth,
         ("connection", "local"): args.local,
+        ("agent", "name"): args.agent,
+        ("agent", "project"): args.project,
+        ("agent", "version"): args.agent_version,
+        ("agent", "conversation_id"): args.conversation_id,
         ("audio", "input_device"): args.input_device,
         ("audio", "output_device"): args.output_device,
         ("audio", "enabled"): False if args.no_audio else None,
@@ -181,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     if not settings.connection.local and not settings.connection.endpoint:
         return _fail(NO_SETTINGS)
+    if (agent_problem := settings.agent.problem()) is not None:
+        return _fail(agent_problem)
+    if settings.agent.enabled and not settings.connection.local and settings.connection.auth_mode == "key":
+        return _fail(AGENT_NEEDS_ENTRA)
     if args.save_key:
         if settings.connection.api_key is None:
             return _fail("--save-key was given but there is no API key to save (set AZURE_VOICE_LIVE_API_KEY).")

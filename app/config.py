@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from app import APP_NAME
 from app.protocol.endpoint import ENTRA_SCOPE
 from app.protocol.session import NULLABLE, SessionConfig
+from app.tools.settings import AgentSettings, InterimSettings, McpServerSettings, ToolsSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,6 +37,10 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "AZURE_VOICE_LIVE_API_KEY": ("connection", "api_key"),
     "VOICE_LIVE_MODEL": ("connection", "model"),
     "AZURE_VOICE_LIVE_API_VERSION": ("connection", "api_version"),
+    "AZURE_VOICE_LIVE_AGENT_NAME": ("agent", "name"),
+    "AZURE_VOICE_LIVE_AGENT_PROJECT": ("agent", "project"),
+    "AZURE_VOICE_LIVE_AGENT_VERSION": ("agent", "version"),
+    "AZURE_VOICE_LIVE_CONVERSATION_ID": ("agent", "conversation_id"),
 }
 
 
@@ -92,6 +97,10 @@ class Settings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     keys: dict[str, str] = Field(default_factory=dict)
     """Key remapping: binding id -> key(s), e.g. {mute = "ctrl+m"}."""
+    tools: ToolsSettings = Field(default_factory=ToolsSettings)
+    mcp: list[McpServerSettings] = Field(default_factory=list)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    interim: InterimSettings = Field(default_factory=InterimSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -101,7 +110,8 @@ class Settings(_Section):
     def secrets(self) -> list[str]:
         """Values that must never be written anywhere (see logging redaction)."""
         key = self.connection.api_key
-        return [key.get_secret_value()] if key and key.get_secret_value() else []
+        found = [key.get_secret_value()] if key and key.get_secret_value() else []
+        return found + [secret for server in self.mcp for secret in server.secrets()]
 
 
 def default_config_path() -> Path:
@@ -209,6 +219,7 @@ def save_settings(settings: Settings, path: Path | None = None, *, save_key: boo
     path.parent.mkdir(parents=True, exist_ok=True)
     data = settings.model_dump(mode="json", exclude_none=True, exclude={"log_file"})
     data["connection"].pop("local", None)
+    data["mcp"] = [server.to_toml() for server in settings.mcp]  # header values as written, not masked
     if save_key and settings.connection.api_key:
         data["connection"]["api_key"] = settings.connection.api_key.get_secret_value()
     else:

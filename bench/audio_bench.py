@@ -153,7 +153,7 @@ async def barge_in(runs: int, tmp: Path, floor_ms: float) -> list[dict[str, Any]
 
     The reply is a steady tone (no pauses, unlike speech), so where it stops in the recording is unambiguous.
     """
-    from app.emulator import session as emulated  # type: ignore[attr-defined]
+    from app.emulator import message_output as emulated
 
     original, emulated.reply_for_text = emulated.reply_for_text, _long_tone_reply
     try:

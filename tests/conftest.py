@@ -99,7 +99,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
         monkeypatch.setenv(var, str(home / var.lower()))
     for var in ("AZURE_VOICE_LIVE_ENDPOINT", "AZURE_VOICE_LIVE_API_KEY", "VOICE_LIVE_MODEL",
-                "AZURE_VOICE_LIVE_API_VERSION"):
+                "AZURE_VOICE_LIVE_API_VERSION", "AZURE_VOICE_LIVE_AGENT_NAME", "AZURE_VOICE_LIVE_AGENT_PROJECT",
+                "AZURE_VOICE_LIVE_AGENT_VERSION", "AZURE_VOICE_LIVE_CONVERSATION_ID"):
         monkeypatch.delenv(var, raising=False)
     work = tmp_path / "cwd"
     work.mkdir()

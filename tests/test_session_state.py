@@ -160,6 +160,7 @@ async def test_a_message_typed_while_disconnected_goes_after_the_update_and_the_
         h.session.connection.policy = _slow_policy()
         h.session.send_text("first message")
         await wait_for(lambda: any(n.status == "completed" for n in h.of(nt.AssistantTurnEnded)), timeout=15)
+        await wait_for(lambda: not h.playback.is_playing(), timeout=15)  # heard in full: replayed whole
         emulator.drop_connections()
         await wait_for(lambda: h.session.state == "reconnecting", timeout=5)
         h.session.send_text("typed while offline")

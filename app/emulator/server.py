@@ -8,7 +8,6 @@ import json
 import logging
 import secrets
 from collections import deque
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,26 +17,13 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from app.emulator.options import EmulatorOptions
 from app.emulator.session import EmulatorSession
 from app.protocol.endpoint import REALTIME_PATH
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class EmulatorOptions:
-    """How the emulator behaves; the fault knobs exist for tests and benchmarks."""
-
-    speed: float = 4.0  # reply audio is sent this many times faster than real time
-    chunk_ms: int = 100  # audio per response.audio.delta
-    session_cap_s: float = 3600.0  # the service closes every session after 60 minutes
-    accept_any_token: bool = True  # any non-empty bearer token is accepted
-    bearer_token: str | None = None  # ...unless a specific one is configured
-    latency_ms: float = 0.0  # added before every event sent
-    drop_after_s: float | None = None  # abort the TCP connection (no close frame) after this long
-    drop_after_events: int | None = None  # ...or after sending this many events
-    error_after_events: int | None = None  # send a server_error event after this many events
-    unknown_event_every: int | None = None  # send an event of an unknown type every N events
+__all__ = ["EmulatorOptions", "EmulatorServer"]
 
 
 class EmulatorServer:
@@ -100,11 +86,15 @@ class EmulatorServer:
                                 for k, v in request.headers.raw_items()})
         if not parts.path.endswith(REALTIME_PATH):
             return connection.respond(HTTPStatus.NOT_FOUND, f"Resource not found: {parts.path}\n")
-        for required in ("api-version", "model"):
+        agent = query.get("agent-name")
+        for required in ("api-version", "agent-project-name" if agent else "model"):
             if not query.get(required):
                 return connection.respond(HTTPStatus.BAD_REQUEST, f"Missing required query parameter '{required}'.\n")
         if not self._authorised(request.headers, query):
             return connection.respond(HTTPStatus.UNAUTHORIZED, "Access denied: invalid API key or token.\n")
+        if agent and (request.headers.get("api-key") or query.get("api-key")):
+            return connection.respond(HTTPStatus.UNAUTHORIZED,
+                                      "Agent mode requires Microsoft Entra ID authentication, not an API key.\n")
         return None
 
     async def send_raw(self, frames: list[str]) -> None:
@@ -142,7 +132,8 @@ class EmulatorServer:
                 ws.transport.abort()
 
         session = EmulatorSession(send, model=(query.get("model") or ["gpt-4o"])[0], speed=self.options.speed,
-                                  chunk_ms=self.options.chunk_ms, session_cap_s=self.options.session_cap_s)
+                                  chunk_ms=self.options.chunk_ms, session_cap_s=self.options.session_cap_s,
+                                  agent=agent_of(query))
         self.sessions.append(session)
 
         async def expire() -> None:
@@ -169,3 +160,11 @@ class EmulatorServer:
             watchdog.cancel()
             with contextlib.suppress(Exception):
                 await session.close()
+
+
+def agent_of(query: dict[str, list[str]]) -> dict[str, str] | None:
+    """The Foundry agent the handshake names (`agent-name`, `agent-project-name`, …), if any."""
+    keys = {"agent-name": "name", "agent-project-name": "project", "agent-version": "version",
+            "conversation-id": "conversation_id"}
+    agent = {field: query[key][0] for key, field in keys.items() if query.get(key)}
+    return agent if "name" in agent else None

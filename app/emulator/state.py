@@ -70,11 +70,26 @@ def apply_update(current: dict[str, Any], update: Any) -> dict[str, Any]:
         validated = SessionConfig.model_validate(candidate)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = [str(p) for p in first["loc"] if not str(p).startswith("function-")]
-        raise SessionUpdateError(first["msg"], ".".join(["session", *loc])) from None
+        raise SessionUpdateError(first["msg"], ".".join(["session", *param_path(first["loc"])])) from None
     # Store the normalised form of what was sent (explicit nulls stay null).
     normalised = validated.model_dump(mode="json", exclude_none=True)
     for key in update:
         if key in SessionConfig.model_fields:
             merged[key] = normalised.get(key)
     return merged
+
+
+_UNION_TAGS = {"function", "mcp", "static_interim_response", "llm_interim_response"}
+
+
+def param_path(loc: tuple[int | str, ...]) -> list[str]:
+    """A pydantic error location as the service names a param: validator names, union members and
+    discriminator tags dropped (`tools.0.function.name` → `tools.0.name`)."""
+    parts: list[str] = []
+    for part in (str(p) for p in loc):
+        if part.startswith("function-") or part[:1].isupper() or "[" in part:
+            continue
+        if part in _UNION_TAGS and parts and (parts[-1].isdigit() or parts[-1] == "interim_response"):
+            continue
+        parts.append(part)
+    return parts

@@ -80,3 +80,13 @@ def user_text_item(text: str, role: str = "user") -> dict[str, Any]:
 def assistant_text_item(text: str) -> dict[str, Any]:
     """An assistant message as text; used to replay context into a new connection."""
     return {"type": "message", "role": "assistant", "content": [{"type": "text", "text": text}]}
+
+
+def function_call_output_item(call_id: str, output: str) -> dict[str, Any]:
+    """The result of a function call, as `conversation.item.create` expects it (`output` is a string)."""
+    return {"type": "function_call_output", "call_id": call_id, "output": output}
+
+
+def mcp_approval_response_item(approval_request_id: str, *, approve: bool) -> dict[str, Any]:
+    """The user's answer to an `mcp_approval_request` item (the service then calls the tool, or not)."""
+    return {"type": "mcp_approval_response", "approval_request_id": approval_request_id, "approve": approve}

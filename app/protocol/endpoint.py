@@ -48,6 +48,18 @@ def realtime_url(endpoint: str, *, api_version: str, model: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, urlencode(query), ""))
 
 
+def with_agent(url: str, *, name: str, project: str, version: str | None = None,
+               conversation_id: str | None = None) -> str:
+    """The realtime URL for a Foundry agent: the agent's query parameters replace `model` (the service uses
+    the agent's own model), in the order the official SDK sends them."""
+    parts = urlsplit(url)
+    query = {k: v for k, v in parse_qsl(parts.query) if k != "model"}
+    agent = {"agent-name": name, "agent-project-name": project, "agent-version": version,
+             "conversation-id": conversation_id}
+    query.update({k: v for k, v in agent.items() if v})
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
 def host_of(url: str) -> str:
     """The host (and port) part of a URL: what the status bar shows instead of the whole endpoint."""
     return urlsplit(url).netloc.rpartition("@")[2]

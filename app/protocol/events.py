@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app.protocol.events_base import Event
+from app.protocol import tool_events as _tool_events  # noqa: F401 - registers the tool events below
+from app.protocol.events_base import ServerEvent as ServerEvent  # re-exported: consumers type events as ev.ServerEvent
 
 
 class ProtocolError(ValueError):
@@ -25,10 +26,6 @@ class ProtocolError(ValueError):
 
 
 # ----------------------------------------------------------------------------------------------- server
-class ServerEvent(Event):
-    """Base of every event the service sends."""
-
-
 class UnknownEvent(ServerEvent):
     """An event type this client does not know; kept whole so it can be logged and ignored."""
 
@@ -258,25 +255,6 @@ class TranscriptAnnotationAdded(_ContentEvent):
     annotation: dict[str, Any] = {}
 
 
-class FunctionCallArgumentsDelta(ServerEvent):
-    TYPE = "response.function_call_arguments.delta"
-    response_id: str | None = None
-    item_id: str | None = None
-    output_index: int = 0
-    call_id: str
-    delta: str = ""
-
-
-class FunctionCallArgumentsDone(ServerEvent):
-    TYPE = "response.function_call_arguments.done"
-    response_id: str | None = None
-    item_id: str | None = None
-    output_index: int = 0
-    call_id: str
-    name: str = ""
-    arguments: str = ""
-
-
 class VideoDelta(ServerEvent):
     TYPE = "response.video.delta"
     output_index: int = 0
@@ -302,19 +280,17 @@ class AvatarSwitch(ServerEvent):
 
 
 class ToolProgress(ServerEvent):
-    """The MCP, web-search and file-search progress events: shown at most as a notice."""
+    """The web-search and file-search progress events: shown at most as a notice (MCP: tool_events.py)."""
 
-    TYPE = "response.mcp_call.in_progress"
+    TYPE = "response.web_search_call.in_progress"
     response_id: str | None = None
     item_id: str | None = None
     output_index: int = 0
 
 
 _TOOL_PROGRESS_TYPES = (
-    "response.mcp_call_arguments.delta", "response.mcp_call_arguments.done", "response.mcp_call.in_progress",
-    "response.mcp_call.completed", "response.mcp_call.failed", "mcp_list_tools.in_progress",
-    "mcp_list_tools.completed", "mcp_list_tools.failed", "response.web_search_call.searching",
-    "response.web_search_call.in_progress", "response.web_search_call.completed",
+    "response.web_search_call.searching", "response.web_search_call.in_progress",
+    "response.web_search_call.completed",
     "response.file_search_call.searching", "response.file_search_call.in_progress",
     "response.file_search_call.completed",
 )

@@ -12,3 +12,7 @@ class Event(BaseModel):
     TYPE: ClassVar[str] = ""
     type: str
     event_id: str | None = None
+
+
+class ServerEvent(Event):
+    """Base of every event the service sends (the parser registers each subclass by its `TYPE`)."""

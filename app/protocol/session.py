@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from app.protocol.tools import InterimResponse, ToolChoice, ToolChoiceFunction, ToolDef, check_tools
 
 LEGACY_API_VERSION = "2025-05-01-preview"
 
@@ -116,6 +118,12 @@ NULLABLE = ("turn_detection", "input_audio_noise_reduction", "input_audio_echo_c
             "input_audio_transcription")
 
 
+def _word_timestamps() -> list[Literal["word"]]:
+    """Requested by default: every documented api-version has them (the 2025-05-01-preview how-to included),
+    and they let an interrupted reply's transcript be cut at the last word heard."""
+    return ["word"]
+
+
 class SessionConfig(_Model):
     """Everything `session.update` can carry that this client lets a user set."""
 
@@ -131,7 +139,31 @@ class SessionConfig(_Model):
     input_audio_transcription: Transcription | None = Field(default_factory=Transcription)
     temperature: float | None = Field(None, ge=0.6, le=1.2)
     max_response_output_tokens: int | Literal["inf"] | None = None
-    output_audio_timestamp_types: list[Literal["word"]] | None = None
+    output_audio_timestamp_types: list[Literal["word"]] | None = Field(default_factory=_word_timestamps)
+
+    # ------------------------------------------------ tools, interim responses (issue 14; see tools.py)
+    tools: list[ToolDef] | None = None
+    """Function tools (run by the client) and MCP servers (run by the service); composed at connect time."""
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    interim_response: InterimResponse | None = None
+    """Filler the service speaks while a tool runs or the reply is slow (cascaded models, 2026-01-01-preview+)."""
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tools(cls, tools: list[ToolDef] | None) -> list[ToolDef] | None:
+        if tools is not None:
+            check_tools(tools)
+        return tools
+
+    @field_validator("tool_choice")
+    @classmethod
+    def _forced_tool_declared(cls, choice: ToolChoice | None, info: ValidationInfo) -> ToolChoice | None:
+        tools = info.data.get("tools")
+        if isinstance(choice, ToolChoiceFunction) and tools is not None:
+            check_tools(tools, choice)
+        return choice
+    # ------------------------------------------------ end of the tools block
 
     @model_validator(mode="before")
     @classmethod
@@ -155,6 +187,8 @@ class SessionConfig(_Model):
         if eou and api_version == LEGACY_API_VERSION:
             eou["threshold"] = _LEGACY_EOU_THRESHOLD[eou.pop("threshold_level")]
             eou["timeout"] = eou.pop("timeout_ms") / 1000
+        if self.voice.type == "openai":  # word timestamps come from Azure text to speech only
+            payload.pop("output_audio_timestamp_types", None)
         return payload
 
     @classmethod
@@ -168,4 +202,19 @@ class SessionConfig(_Model):
                 eou["timeout_ms"] = int(float(eou.pop("timeout")) * 1000)
             eou.pop("threshold", None)
             data["turn_detection"] = {**td, "end_of_utterance_detection": eou}
+        data = without_unknown_tools(data)
         return cls.model_validate(data)
+
+
+def without_unknown_tools(data: dict[str, Any]) -> dict[str, Any]:
+    """A reported session with only the tool kinds this client models (a new kind must not break parsing)."""
+    tools = data.get("tools")
+    if isinstance(tools, list):
+        data = {**data, "tools": [t for t in tools if isinstance(t, dict) and t.get("type") in ("function", "mcp")]}
+    return data
+
+
+def agent_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The `session` object for a Foundry agent: the agent holds its own instructions (the service refuses
+    `instructions` when connected to an agent)."""
+    return {k: v for k, v in payload.items() if k != "instructions"}

@@ -1,0 +1,103 @@
+"""One assistant message in a response: its content is made, then streamed as transcript and audio deltas
+(or text deltas in a text-only session), then closed with the `.done` events whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.audio import SAMPLE_RATE
+from app.emulator.conversation import ReplyRecord, new_id
+from app.emulator.voice import reply_for_speech, reply_for_text, tone
+
+if TYPE_CHECKING:
+    from app.emulator.session import EmulatorSession
+
+
+async def reply_content(source: dict[str, Any] | None) -> tuple[str, npt.NDArray[np.int16]]:
+    """What the emulator says to an item: typed text is spoken back, speech is played back, else a tone."""
+    if source is not None and source.get("role") == "user":
+        texts = [p.get("text", "") for p in source.get("content", []) if p.get("type") == "input_text"]
+        if texts:
+            return await reply_for_text(" ".join(texts))
+        audio = source.get("_audio")
+        if audio is not None and len(audio):
+            return reply_for_speech(audio)
+    return "There is nothing to answer yet; here is a tone.", tone()
+
+
+class MessageOutput:
+    """An assistant `message` item answering `source` (the item before it in the conversation)."""
+
+    def __init__(self, host: EmulatorSession, response_id: str, output_index: int) -> None:
+        self.host = host
+        item_id = new_id("item")
+        self.audio_out = "audio" in host.session.get("modalities", ["audio"])
+        self.previous = host.conversation.last_id
+        self.source = host.conversation.items.get(self.previous) if self.previous else None
+        self.base = {"response_id": response_id, "item_id": item_id, "output_index": output_index,
+                     "content_index": 0}
+        self.item: dict[str, Any] = {"id": item_id, "object": "realtime.item", "type": "message",
+                                     "role": "assistant", "status": "in_progress", "content": []}
+        self.reply = host.conversation.replies[item_id] = ReplyRecord(item_id)
+        self.transcript = ""
+
+    @property
+    def words(self) -> int:
+        return len(self.transcript.split())
+
+    async def stream(self) -> None:
+        """Send the item and its content; cancellation may stop this anywhere."""
+        host, base, reply = self.host, self.base, self.reply
+        quoted = await host.toolbox.reply_for(self.source)  # after tool results: quote them
+        text, audio = quoted if quoted is not None else await reply_content(self.source)
+        await host.send({"type": "response.output_item.added", "response_id": base["response_id"],
+                         "output_index": base["output_index"], "item": self.item})
+        host.conversation.append(self.item)
+        await host.send({"type": "conversation.item.created", "previous_item_id": self.previous, "item": self.item})
+        part_type = "audio" if self.audio_out else "text"
+        await host.send({"type": "response.content_part.added", **base, "part": {"type": part_type}})
+        words = text.split(" ")
+        chunk = max(1, host.chunk_ms * SAMPLE_RATE // 1000)
+        chunks = [audio[i : i + chunk] for i in range(0, len(audio), chunk)] if self.audio_out else [audio[:0]] * 4
+        per_chunk = max(1, -(-len(words) // max(1, len(chunks))))
+        stamps = self.audio_out and "word" in (host.session.get("output_audio_timestamp_types") or [])
+        word_ms = (len(audio) * 1000 // SAMPLE_RATE) // max(1, len(words))
+        for index, pcm in enumerate(chunks):
+            said = words[index * per_chunk : (index + 1) * per_chunk]
+            if said:
+                delta = (" " if self.transcript else "") + " ".join(said)
+                self.transcript += delta
+                kind = "response.audio_transcript.delta" if self.audio_out else "response.text.delta"
+                await host.send({"type": kind, **base, "delta": delta})
+                if stamps:
+                    for n, word in enumerate(said, start=index * per_chunk):
+                        await host.send({"type": "response.audio_timestamp.delta", **base, "text": word,
+                                         "audio_offset_ms": n * word_ms, "audio_duration_ms": word_ms,
+                                         "timestamp_type": "word"})
+            if self.audio_out and len(pcm):
+                reply.mark_audio_sent(pcm.tobytes())
+                await host.send({"type": "response.audio.delta", **base,
+                                 "delta": base64.b64encode(pcm.tobytes()).decode("ascii")})
+                await asyncio.sleep(len(pcm) / SAMPLE_RATE / host.speed)
+        self.transcript = text
+
+    async def finish(self, status: str) -> None:
+        """The closing events for this item, sent for every outcome (completed, cancelled, failed)."""
+        host, base = self.host, self.base
+        part: dict[str, Any] = ({"type": "audio", "transcript": self.transcript} if self.audio_out
+                                else {"type": "text", "text": self.transcript})
+        self.item.update(status="completed" if status == "completed" else "incomplete", content=[part])
+        if self.audio_out:
+            await host.send({"type": "response.audio.done", **base})
+            await host.send({"type": "response.audio_transcript.done", **base, "transcript": self.transcript})
+        else:
+            await host.send({"type": "response.text.done", **base, "text": self.transcript})
+        await host.send({"type": "response.content_part.done", **base, "part": part})
+        await host.send({"type": "response.output_item.done", "response_id": base["response_id"],
+                         "output_index": base["output_index"], "item": self.item})
