@@ -121,6 +121,10 @@ def serve(argv: Sequence[str]) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--api-key", help="key clients must send (default: a random one, printed)")
+    parser.add_argument("--accept-any-token", action="store_true",
+                        help="also accept any bearer token (Authorization: Bearer …), for testing Entra ID clients")
+    parser.add_argument("--max-connections", type=int, default=64, metavar="N",
+                        help="concurrent connections; more are refused with HTTP 503 (default 64)")
     parser.add_argument("--speed", type=float, default=4.0, help="reply audio sent N times faster than real time")
     parser.add_argument("--session-cap", type=float, default=3600.0, metavar="SECONDS",
                         help="close each session after this long (the service: 3600)")
@@ -133,7 +137,8 @@ def serve(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     options = EmulatorOptions(
-        speed=args.speed, session_cap_s=args.session_cap, latency_ms=args.latency_ms, drop_after_s=args.drop_after,
+        speed=args.speed, session_cap_s=args.session_cap, accept_any_token=args.accept_any_token,
+        max_connections=args.max_connections, latency_ms=args.latency_ms, drop_after_s=args.drop_after,
         drop_after_events=args.drop_after_events, error_after_events=args.error_after_events,
         unknown_event_every=args.unknown_every,
     )

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 async def reply_content(source: dict[str, Any] | None) -> tuple[str, npt.NDArray[np.int16]]:
     """What the emulator says to an item: typed text is spoken back, speech is played back, else a tone."""
     if source is not None and source.get("role") == "user":
-        texts = [p.get("text", "") for p in source.get("content", []) if p.get("type") == "input_text"]
+        parts = [p for p in source.get("content") or [] if isinstance(p, dict)]
+        texts = [str(p.get("text") or "") for p in parts if p.get("type") == "input_text"]
         if texts:
             return await reply_for_text(" ".join(texts))
         audio = source.get("_audio")
@@ -44,8 +45,9 @@ class MessageOutput:
                      "content_index": 0}
         self.item: dict[str, Any] = {"id": item_id, "object": "realtime.item", "type": "message",
                                      "role": "assistant", "status": "in_progress", "content": []}
-        self.reply = host.conversation.replies[item_id] = ReplyRecord(item_id)
+        self.reply: ReplyRecord = host.conversation.new_reply(item_id)
         self.transcript = ""
+        self.added = False  # the client has seen response.output_item.added for it
 
     @property
     def words(self) -> int:
@@ -55,6 +57,7 @@ class MessageOutput:
         """Send the item and its content; cancellation may stop this anywhere."""
         host, base, reply = self.host, self.base, self.reply
         text, audio = await reply_content(self.source)
+        self.added = True
         await host.send({"type": "response.output_item.added", "response_id": base["response_id"],
                          "output_index": base["output_index"], "item": self.item})
         host.conversation.append(self.item)
@@ -89,6 +92,8 @@ class MessageOutput:
     async def finish(self, status: str) -> None:
         """The closing events for this item, sent for every outcome (completed, cancelled, failed)."""
         host, base = self.host, self.base
+        if not self.added:
+            return
         part: dict[str, Any] = ({"type": "audio", "transcript": self.transcript} if self.audio_out
                                 else {"type": "text", "text": self.transcript})
         self.item.update(status="completed" if status == "completed" else "incomplete", content=[part])

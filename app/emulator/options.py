@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 @dataclass
 class EmulatorOptions:
-    """How the emulator behaves; the fault knobs exist for tests and benchmarks."""
+    """How the emulator behaves. Sessions read these live, so a test may change one mid-connection."""
 
     speed: float = 4.0  # reply audio is sent this many times faster than real time
     chunk_ms: int = 100  # audio per response.audio.delta
     session_cap_s: float = 3600.0  # the service closes every session after 60 minutes
-    accept_any_token: bool = True  # any non-empty bearer token is accepted
-    bearer_token: str | None = None  # ...unless a specific one is configured
+    accept_any_token: bool = False  # accept any non-empty bearer token (tests of Entra paths opt in)
+    bearer_token: str | None = None  # accept this one bearer token
+    max_connections: int = 64  # concurrent connections; more are refused with HTTP 503
+    keep_closed_sessions: int = 0  # closed sessions kept in `EmulatorServer.sessions` for tests to inspect
     latency_ms: float = 0.0  # added before every event sent
     drop_after_s: float | None = None  # abort the TCP connection (no close frame) after this long
     drop_after_events: int | None = None  # ...or after sending this many events
