@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from app.audio import SAMPLE_RATE
 from app.emulator.conversation import Handler, new_id
-from app.emulator.vad import EnergyVad
+from app.emulator.vad import EnergyVad, VadEvent
 
 if TYPE_CHECKING:
     from app.emulator.session import EmulatorSession
@@ -36,9 +36,12 @@ class InputAudio:
         self._speech_item: str | None = None
         self._speech_start_ms = 0
         self._manual_start = 0  # samples: start of the uncommitted buffer without VAD
+        self._pending: deque[VadEvent] = deque()  # decided, not yet reported (the VAD's lag)
 
     def configure(self, turn_detection: dict[str, Any] | None) -> None:
         self.vad.configure(turn_detection)
+        if turn_detection is None:
+            self._pending.clear()  # no VAD, no late VAD events either
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -66,7 +69,10 @@ class InputAudio:
         if excess > 0:
             del self.audio[: excess * 2]
             self.offset += excess
-        for vad_event in self.vad.feed(pcm):
+        self._pending.extend(self.vad.feed(pcm))
+        lag = self.host.options.vad_delay_ms * SAMPLE_RATE // 1000
+        while self._pending and self._pending[0].at + lag <= self.vad.position:
+            vad_event = self._pending.popleft()
             if vad_event.kind == "start":
                 await self._speech_started(vad_event.ms)
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,7 +17,37 @@ from app.emulator.conversation import ReplyRecord, new_id
 from app.emulator.voice import reply_for_speech, reply_for_text, tone
 
 if TYPE_CHECKING:
+    from app.emulator.options import EmulatorOptions
     from app.emulator.session import EmulatorSession
+
+
+class Pacer:
+    """Sends audio on a clock at `speed`× real time (no drift from send times), each delta up to
+    ± `net_jitter_ms` off its slot, never before the one it follows."""
+
+    def __init__(self, options: EmulatorOptions) -> None:
+        self.options = options
+        self._loop = asyncio.get_running_loop()
+        self._start = self._loop.time()
+        self._audio_s = 0.0  # audio already sent, in seconds
+        self._last_due = self._start
+        self._rng = random.Random()
+
+    async def until_due(self) -> None:
+        due = self._start + self._audio_s / max(self.options.speed, 0.01)
+        jitter = self.options.net_jitter_ms / 1000
+        if jitter > 0:
+            due += self._rng.uniform(-jitter, jitter)
+        self._last_due = max(due, self._last_due)
+        await asyncio.sleep(max(0.0, self._last_due - self._loop.time()))
+
+    def advance(self, seconds: float) -> None:
+        self._audio_s += seconds
+
+    async def until_played(self) -> None:
+        """The response ends when its audio has been sent at pace, like the service's."""
+        end = self._start + self._audio_s / max(self.options.speed, 0.01)
+        await asyncio.sleep(max(0.0, end - self._loop.time()))
 
 
 async def reply_content(source: dict[str, Any] | None) -> tuple[str, npt.NDArray[np.int16]]:
@@ -70,6 +101,7 @@ class MessageOutput:
         per_chunk = max(1, -(-len(words) // max(1, len(chunks))))
         stamps = self.audio_out and "word" in (host.session.get("output_audio_timestamp_types") or [])
         word_ms = (len(audio) * 1000 // SAMPLE_RATE) // max(1, len(words))
+        pace = Pacer(host.options)
         for index, pcm in enumerate(chunks):
             said = words[index * per_chunk : (index + 1) * per_chunk]
             if said:
@@ -83,10 +115,12 @@ class MessageOutput:
                                          "audio_offset_ms": n * word_ms, "audio_duration_ms": word_ms,
                                          "timestamp_type": "word"})
             if self.audio_out and len(pcm):
+                await pace.until_due()
                 reply.mark_audio_sent(pcm.tobytes())
                 await host.send({"type": "response.audio.delta", **base,
                                  "delta": base64.b64encode(pcm.tobytes()).decode("ascii")})
-                await asyncio.sleep(len(pcm) / SAMPLE_RATE / host.speed)
+                pace.advance(len(pcm) / SAMPLE_RATE)
+        await pace.until_played()
         self.transcript = text
 
     async def finish(self, status: str) -> None:

@@ -10,7 +10,9 @@ class EmulatorOptions:
     """How the emulator behaves. Sessions read these live, so a test may change one mid-connection."""
 
     speed: float = 4.0  # reply audio is sent this many times faster than real time
-    chunk_ms: int = 100  # audio per response.audio.delta
+    chunk_ms: int = 40  # audio per response.audio.delta
+    vad_delay_ms: int = 0  # speech_started/stopped are reported this much input audio after their cause
+    net_jitter_ms: float = 0.0  # each audio delta leaves up to ± this much off its pace (order kept)
     session_cap_s: float = 3600.0  # the service closes every session after 60 minutes
     accept_any_token: bool = False  # accept any non-empty bearer token (tests of Entra paths opt in)
     bearer_token: str | None = None  # accept this one bearer token

@@ -21,7 +21,8 @@ FRAME = SAMPLE_RATE // 100  # 10 ms
 @dataclass(frozen=True)
 class VadEvent:
     kind: str  # "start" | "stop"
-    ms: int
+    ms: int  # where the speech starts / stops, on the input timeline (what the service reports)
+    at: int = 0  # the input position (samples) at which the VAD decided it
 
 
 class EnergyVad:
@@ -78,7 +79,7 @@ class EnergyVad:
                         self._silence_run = 0
                         self._last_speech_end = self.position
                         onset = max(0, self._run_start * 1000 // SAMPLE_RATE - self.prefix_ms)
-                        found.append(VadEvent("start", onset))
+                        found.append(VadEvent("start", onset, self.position))
                 else:
                     self._speech_run = 0
             elif loud:
@@ -89,7 +90,7 @@ class EnergyVad:
                 if self._silence_run * 10 >= self.silence_ms:
                     self.in_speech = False
                     self._speech_run = 0
-                    found.append(VadEvent("stop", self._last_speech_end * 1000 // SAMPLE_RATE))
+                    found.append(VadEvent("stop", self._last_speech_end * 1000 // SAMPLE_RATE, self.position))
         return found
 
     @property
