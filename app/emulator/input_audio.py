@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from app.emulator.session import EmulatorSession
 
 INPUT_KEEP_S = 60
+MIN_COMMIT_MS = 100  # the service refuses to commit less (input_audio_buffer_commit_empty)
 
 
 class InputAudio:
@@ -95,6 +96,7 @@ class InputAudio:
         self._speech_item = None
         await host.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": end_ms, "item_id": item_id})
         await self._commit(item_id, self.slice(self._speech_start_ms, end_ms))
+        self._manual_start = self.vad.position  # the VAD's commit empties the buffer too
         td = host.session.get("turn_detection") or {}
         if td.get("create_response", True):
             host.responses.start()
@@ -113,14 +115,18 @@ class InputAudio:
                              "content_index": 0, "transcript": f"({seconds:.1f} s of speech)"})
 
     async def _on_commit(self, event: dict[str, Any]) -> None:
-        start_ms = self._manual_start * 1000 // SAMPLE_RATE
-        end_ms = self.vad.position_ms
-        if end_ms - start_ms <= 0:
-            await self.host.error("the input audio buffer is empty", code="input_audio_buffer_commit_empty",
-                                  event_id=event.get("event_id"))
+        """Commit what was appended since the last commit or clear; the service wants at least 100 ms."""
+        start, end = self._manual_start, self.vad.position
+        held_ms = (end - start) * 1000 / SAMPLE_RATE
+        if held_ms < MIN_COMMIT_MS:
+            event_id = event.get("event_id")
+            await self.host.error(
+                "Error committing input audio buffer: buffer too small. Expected at least "
+                f"{MIN_COMMIT_MS}ms of audio, but buffer only has {held_ms:.2f}ms of audio.",
+                code="input_audio_buffer_commit_empty", event_id=event_id if isinstance(event_id, str) else None)
             return
-        self._manual_start = self.vad.position
-        await self._commit(new_id("item"), self.slice(start_ms, end_ms))
+        self._manual_start = end
+        await self._commit(new_id("item"), self.slice(start * 1000 // SAMPLE_RATE, end * 1000 // SAMPLE_RATE))
 
     async def _on_clear(self, event: dict[str, Any]) -> None:
         self._manual_start = self.vad.position
