@@ -13,8 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from app.audio import SAMPLE_RATE
+from app.emulator.audio_formats import wire_chunks
 from app.emulator.conversation import ReplyRecord, new_id
-from app.emulator.voice import reply_for_speech, reply_for_text, tone
+from app.emulator.voice import reply_for_speech, reply_for_text, tone, viseme_for
 
 if TYPE_CHECKING:
     from app.emulator.options import EmulatorOptions
@@ -79,6 +80,7 @@ class MessageOutput:
         self.reply: ReplyRecord = host.conversation.new_reply(item_id)
         self.transcript = ""
         self.added = False  # the client has seen response.output_item.added for it
+        self.visemes = False  # viseme deltas were sent (so a viseme .done follows)
 
     @property
     def words(self) -> int:
@@ -96,13 +98,14 @@ class MessageOutput:
         part_type = "audio" if self.audio_out else "text"
         await host.send({"type": "response.content_part.added", **base, "part": {"type": part_type}})
         words = text.split(" ")
-        chunk = max(1, host.chunk_ms * SAMPLE_RATE // 1000)
-        chunks = [audio[i : i + chunk] for i in range(0, len(audio), chunk)] if self.audio_out else [audio[:0]] * 4
+        fmt = host.session.get("output_audio_format") or "pcm16"
+        chunks = wire_chunks(audio, fmt, host.chunk_ms) if self.audio_out else [(audio[:0], b"")] * 4
         per_chunk = max(1, -(-len(words) // max(1, len(chunks))))
         stamps = self.audio_out and "word" in (host.session.get("output_audio_timestamp_types") or [])
+        visemes = self.audio_out and "viseme_id" in ((host.session.get("animation") or {}).get("outputs") or [])
         word_ms = (len(audio) * 1000 // SAMPLE_RATE) // max(1, len(words))
         pace = Pacer(host.options)
-        for index, pcm in enumerate(chunks):
+        for index, (pcm, wire) in enumerate(chunks):
             said = words[index * per_chunk : (index + 1) * per_chunk]
             if said:
                 delta = (" " if self.transcript else "") + " ".join(said)
@@ -116,9 +119,13 @@ class MessageOutput:
                                          "timestamp_type": "word"})
             if self.audio_out and len(pcm):
                 await pace.until_due()
+                if visemes:
+                    self.visemes = True
+                    await host.send({"type": "response.animation_viseme.delta", **base,
+                                     "audio_offset_ms": reply.sent_ms, "viseme_id": viseme_for(pcm)})
                 reply.mark_audio_sent(pcm.tobytes())
                 await host.send({"type": "response.audio.delta", **base,
-                                 "delta": base64.b64encode(pcm.tobytes()).decode("ascii")})
+                                 "delta": base64.b64encode(wire).decode("ascii")})
                 pace.advance(len(pcm) / SAMPLE_RATE)
         await pace.until_played()
         self.transcript = text
@@ -131,6 +138,8 @@ class MessageOutput:
         part: dict[str, Any] = ({"type": "audio", "transcript": self.transcript} if self.audio_out
                                 else {"type": "text", "text": self.transcript})
         self.item.update(status="completed" if status == "completed" else "incomplete", content=[part])
+        if self.visemes:
+            await host.send({"type": "response.animation_viseme.done", **base})
         if self.audio_out:
             await host.send({"type": "response.audio.done", **base})
             await host.send({"type": "response.audio_transcript.done", **base, "transcript": self.transcript})

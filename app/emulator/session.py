@@ -44,7 +44,7 @@ class EmulatorSession:
         self.conversation = Conversation(self)
         self.input = InputAudio(self)
         self.responses = Responses(self)
-        self.input.configure(self.session["turn_detection"])
+        self.input.configure(self.session)
         self._handlers: dict[str, Handler] = {
             "session.update": self._on_session_update,
             **self.conversation.handlers(), **self.input.handlers(), **self.responses.handlers(),
@@ -173,5 +173,5 @@ class EmulatorSession:
                              event_id=event.get("event_id"))
             return
         self.session = merged
-        self.input.configure(self.session.get("turn_detection"))
+        self.input.configure(self.session)
         await self.send({"type": "session.updated", "session": self.session})

@@ -23,6 +23,7 @@ class VadEvent:
     kind: str  # "start" | "stop"
     ms: int  # where the speech starts / stops, on the input timeline (what the service reports)
     at: int = 0  # the input position (samples) at which the VAD decided it
+    onset_ms: int = 0  # where the speech itself began (a start's `ms` is earlier by the prefix padding)
 
 
 class EnergyVad:
@@ -79,7 +80,7 @@ class EnergyVad:
                         self._silence_run = 0
                         self._last_speech_end = self.position
                         onset = max(0, self._run_start * 1000 // SAMPLE_RATE - self.prefix_ms)
-                        found.append(VadEvent("start", onset, self.position))
+                        found.append(VadEvent("start", onset, self.position, self._run_start * 1000 // SAMPLE_RATE))
                 else:
                     self._speech_run = 0
             elif loud:
@@ -92,6 +93,13 @@ class EnergyVad:
                     self._speech_run = 0
                     found.append(VadEvent("stop", self._last_speech_end * 1000 // SAMPLE_RATE, self.position))
         return found
+
+    @property
+    def speech_ms(self) -> int:
+        """How long the current speech has lasted (0 outside speech)."""
+        if not self.in_speech:
+            return 0
+        return (self._last_speech_end - self._run_start) * 1000 // SAMPLE_RATE
 
     @property
     def position_ms(self) -> int:
