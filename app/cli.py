@@ -176,6 +176,7 @@ def serve(argv: Sequence[str]) -> int:
         print(f"Voice Live emulator on {server.endpoint}  (endpoint for clients)", flush=True)  # noqa: T201
         # port 0 asks the system for a free port; the line above shows the one it gave
         print(f"API key: {server.api_key}    Ctrl+C stops it.", flush=True)  # noqa: T201
+        print(f"Options: {options.describe()}", flush=True)  # noqa: T201
         try:
             await server.serve_forever()
         finally:

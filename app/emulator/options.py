@@ -23,3 +23,18 @@ class EmulatorOptions:
     drop_after_events: int | None = None  # ...or after sending this many events
     error_after_events: int | None = None  # send a server_error event after this many events
     unknown_event_every: int | None = None  # send an event of an unknown type every N events
+
+    def describe(self) -> str:
+        """One line naming what is active, for `serve` to print at start-up."""
+        parts = [f"replies at {self.speed:g}x real time in {self.chunk_ms} ms chunks",
+                 f"VAD delay {self.vad_delay_ms} ms", f"up to {self.max_connections} connections",
+                 "any bearer token accepted" if self.accept_any_token else "API key only"
+                 if self.bearer_token is None else "API key or the configured bearer token",
+                 f"sessions close after {self.session_cap_s:g} s"]
+        faults = [template.format(value) for template, value in (
+            ("network jitter ±{:g} ms", self.net_jitter_ms), ("{:g} ms latency per event", self.latency_ms),
+            ("drop after {:g} s", self.drop_after_s), ("drop after {} events", self.drop_after_events),
+            ("a server error after {} events", self.error_after_events),
+            ("an unknown event every {} events", self.unknown_event_every),
+        ) if value]
+        return "; ".join(parts) + (". Faults: " + ", ".join(faults) if faults else "") + "."
