@@ -147,6 +147,8 @@ def serve(argv: Sequence[str]) -> int:
                            help="reply audio per response.audio.delta (default 40)")
     behaviour.add_argument("--vad-delay-ms", type=_in_range(int, 0, 5000), default=0, metavar="MS",
                            help="report speech_started/stopped this much input audio late (the service: 200-500)")
+    behaviour.add_argument("--semantic-eou", action="store_true",
+                           help="with end_of_utterance_detection, wait its timeout longer after a rising pitch")
     behaviour.add_argument("--session-cap", type=_in_range(float, 1, 86400), default=3600.0, metavar="SECONDS",
                            help="close each session after this long (the service: 3600)")
     faults = parser.add_argument_group("fault injection (for testing clients)")
@@ -161,6 +163,7 @@ def serve(argv: Sequence[str]) -> int:
     logging.basicConfig(level=logging.WARNING)
     options = EmulatorOptions(
         speed=args.speed, chunk_ms=args.chunk_ms, vad_delay_ms=args.vad_delay_ms, net_jitter_ms=args.net_jitter_ms,
+        semantic_eou=args.semantic_eou,
         session_cap_s=args.session_cap, accept_any_token=args.accept_any_token,
         max_connections=args.max_connections, latency_ms=args.latency_ms, drop_after_s=args.drop_after,
         drop_after_events=args.drop_after_events, error_after_events=args.error_after_events,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.emulator.server import EmulatorServer
 from tests.helpers import silence, speechlike
@@ -59,3 +60,33 @@ async def test_no_vad_events_at_all_without_turn_detection(emulator: EmulatorSer
         await c.audio(np.concatenate([silence(0.2), speechlike(1.0), silence(1.0), speechlike(0.5), silence(1.0)]))
         c.events.extend(await c.quiet(0.3))
         assert not [k for k in c.kinds() if k.startswith(("input_audio_buffer.", "response."))]
+
+
+def glide(seconds: float, f0_from: float, f0_to: float) -> np.ndarray:
+    """Syllable-like speech whose pitch glides from one value to another (falling = a finished statement)."""
+    t = np.arange(int(seconds * 24000)) / 24000
+    phase = 2 * np.pi * np.cumsum(f0_from + (f0_to - f0_from) * t / seconds) / 24000
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 6))
+    envelope = (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2) * np.minimum(1, np.minimum(t, seconds - t) / 0.02)
+    signal = voiced * envelope
+    return (signal / np.max(np.abs(signal)) * 0.3 * 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize(("semantic", "pitch", "stopped_after_short_silence"), [
+    (True, "falling", True), (True, "rising", False), (False, "rising", True),
+])
+async def test_end_of_utterance_waits_longer_after_a_rising_pitch(
+        emulator: EmulatorServer, semantic: bool, pitch: str, stopped_after_short_silence: bool) -> None:
+    emulator.options.semantic_eou = semantic
+    phrase = glide(1.0, 170, 110) if pitch == "falling" else glide(1.0, 110, 170)
+    async with RawClient(emulator) as c:
+        await c.update(turn_detection={
+            "type": "azure_semantic_vad", "threshold": 0.5, "silence_duration_ms": 200, "create_response": False,
+            "end_of_utterance_detection": {"model": "semantic_detection_v1", "timeout_ms": 1000}})
+        await c.audio(np.concatenate([silence(0.2), phrase, silence(0.5)]))
+        await c.update(instructions="sync")
+        assert ("input_audio_buffer.speech_stopped" in c.kinds()) is stopped_after_short_silence
+        await c.audio(silence(0.8))  # 1.3 s of silence: past 200 ms + the 1000 ms timeout
+        await c.update(instructions="sync again")
+        stops = [e for e in c.events if e["type"] == "input_audio_buffer.speech_stopped"]
+        assert len(stops) == 1 and abs(stops[0]["audio_end_ms"] - 1200) <= 30  # where the speech ended, either way

@@ -20,6 +20,7 @@ from app.audio import SAMPLE_RATE
 from app.emulator.audio_formats import InputDecoder
 from app.emulator.conversation import Handler, new_id
 from app.emulator.fillers import FILLER_MAX_MS, is_filler
+from app.emulator.prosody import sounds_finished
 from app.emulator.vad import EnergyVad, VadEvent
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class InputAudio:
     def __init__(self, host: EmulatorSession) -> None:
         self.host = host
         self.vad = EnergyVad()
+        self.vad.judge = self._sounds_finished
         self.decoder = InputDecoder()
         self.audio = bytearray()  # the last INPUT_KEEP_S seconds appended
         self.arrivals: deque[tuple[float, int]] = deque(maxlen=20000)  # (time, samples seen after it)
@@ -95,6 +97,12 @@ class InputAudio:
                 await self._speech_started(vad_event.ms)
             else:
                 await self._speech_stopped(vad_event.ms)
+
+    def _sounds_finished(self, start: int, end: int) -> bool:
+        """The end-of-utterance judgement (opt-in: EmulatorOptions.semantic_eou, serve --semantic-eou)."""
+        if not self.host.options.semantic_eou:
+            return True
+        return sounds_finished(self.slice(start * 1000 // SAMPLE_RATE, end * 1000 // SAMPLE_RATE))
 
     def _gate(self, event: VadEvent) -> None:
         """Queue a VAD decision for reporting; with remove_filler_words, hold a start until the sound proves

@@ -13,6 +13,7 @@ class EmulatorOptions:
     chunk_ms: int = 40  # audio per response.audio.delta
     vad_delay_ms: int = 0  # speech_started/stopped are reported this much input audio after their cause
     net_jitter_ms: float = 0.0  # each audio delta leaves up to ± this much off its pace (order kept)
+    semantic_eou: bool = False  # end_of_utterance_detection waits its timeout longer after a rising pitch
     session_cap_s: float = 3600.0  # the service closes every session after 60 minutes
     accept_any_token: bool = False  # accept any non-empty bearer token (tests of Entra paths opt in)
     bearer_token: str | None = None  # accept this one bearer token
@@ -27,7 +28,9 @@ class EmulatorOptions:
     def describe(self) -> str:
         """One line naming what is active, for `serve` to print at start-up."""
         parts = [f"replies at {self.speed:g}x real time in {self.chunk_ms} ms chunks",
-                 f"VAD delay {self.vad_delay_ms} ms", f"up to {self.max_connections} connections",
+                 f"VAD delay {self.vad_delay_ms} ms",
+                 "end of utterance heard from pitch" if self.semantic_eou else "end of utterance by silence only",
+                 f"up to {self.max_connections} connections",
                  "any bearer token accepted" if self.accept_any_token else "API key only"
                  if self.bearer_token is None else "API key or the configured bearer token",
                  f"sessions close after {self.session_cap_s:g} s"]

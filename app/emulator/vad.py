@@ -6,6 +6,7 @@ the input timeline: milliseconds of audio appended since the session began, as t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,11 @@ class EnergyVad:
         self._run_start = 0  # sample where the current speech run began
         self._last_speech_end = 0
         self._pending = np.zeros(0, dtype=np.int16)
+        # End of utterance: when silence_ms is reached, `judge(speech_start, speech_end)` (samples) may say the
+        # utterance sounds unfinished; the VAD then waits eou_timeout_ms longer for more speech.
+        self.judge: Callable[[int, int], bool] | None = None
+        self.eou_timeout_ms = 0
+        self._extra_ms: int | None = None  # the extra wait decided for the current silence
 
     def configure(self, turn_detection: dict[str, Any] | None) -> None:
         """Apply a (validated) turn_detection object; None switches the VAD off (manual commit)."""
@@ -53,6 +59,12 @@ class EnergyVad:
         self.silence_ms = int(turn_detection.get("silence_duration_ms", 500))
         speech = turn_detection.get("speech_duration_ms")
         self.min_speech_ms = int(speech) if speech is not None else 60
+        eou = turn_detection.get("end_of_utterance_detection")
+        if isinstance(eou, dict):
+            legacy = eou.get("timeout")  # 2025-05-01-preview: seconds
+            self.eou_timeout_ms = int(eou.get("timeout_ms", float(legacy) * 1000 if legacy is not None else 1000))
+        else:
+            self.eou_timeout_ms = 0
 
     def feed(self, pcm: npt.NDArray[np.int16]) -> list[VadEvent]:
         """Advance the timeline by `pcm`; return the speech starts and stops it contains."""
@@ -86,11 +98,18 @@ class EnergyVad:
             elif loud:
                 self._silence_run = 0
                 self._last_speech_end = self.position
+                self._extra_ms = None
             else:
                 self._silence_run += 1
-                if self._silence_run * 10 >= self.silence_ms:
+                waited = self._silence_run * 10
+                if waited >= self.silence_ms and self._extra_ms is None:
+                    unfinished = self.eou_timeout_ms > 0 and self.judge is not None \
+                        and not self.judge(self._run_start, self._last_speech_end)
+                    self._extra_ms = self.eou_timeout_ms if unfinished else 0
+                if waited >= self.silence_ms + (self._extra_ms or 0):
                     self.in_speech = False
                     self._speech_run = 0
+                    self._extra_ms = None
                     found.append(VadEvent("stop", self._last_speech_end * 1000 // SAMPLE_RATE, self.position))
         return found
 
