@@ -138,6 +138,8 @@ async def test_hostile_frames_get_an_error_each_and_the_session_goes_on(emulator
             error = await c.until("error")
             assert set(error["error"]) >= FIVE_KEYS, error
             assert error["error"]["param"] == param, (frame[:60], error)
+        await c.send({"type": "session.update", "event_id": None, "session": {"instructions": "null ids are fine"}})
+        assert (await c.until("session.updated", "error"))["type"] == "session.updated"
         assert (await c.update(instructions="still alive"))["session"]["instructions"] == "still alive"
 
 

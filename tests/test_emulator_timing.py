@@ -4,7 +4,6 @@ real time, and optional network jitter that reorders nothing.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import time
@@ -100,4 +99,3 @@ async def test_speed_and_chunking_can_change_while_connected(emulator: EmulatorS
         delta = await c.until("response.audio.delta")
         assert len(base64.b64decode(delta["delta"])) == 2 * SAMPLE_RATE * 25 // 1000
         await c.until("response.done")
-    await asyncio.sleep(0)

@@ -71,13 +71,13 @@ def recorded(event: dict[str, Any], size: int) -> dict[str, Any]:
 
 
 def id_problem(event: dict[str, Any]) -> Problem | None:
-    """Ids must be short strings wherever they appear at the top of an event or in its `item`."""
+    """Ids must be short strings (or null) wherever they appear at the top of an event or in its `item`."""
     fields = [(key, event.get(key)) for key in ID_FIELDS if key in event]
     item = event.get("item")
     if isinstance(item, dict):
         fields += [(f"item.{key}", item.get(key)) for key in ("id", "call_id", "previous_item_id") if key in item]
     for param, value in fields:
-        if value is None and param in ("previous_item_id", "item.id", "item.previous_item_id"):
+        if value is None:  # absent in effect; the handler says what is missing, if anything
             continue
         if not isinstance(value, str):
             return Problem(f"Invalid '{param}': expected a string, but got {type(value).__name__}.", param,
