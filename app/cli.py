@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,18 +128,47 @@ def run_app(settings: Settings) -> int:
     return code
 
 
+def _in_range(kind: Callable[[str], float], low: float, high: float) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind` within [low, high], else one sentence and exit code 2."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}–{high:g}")
+        return value
+
+    return parse
+
+
 def serve(argv: Sequence[str]) -> int:
     from app.emulator.server import EmulatorOptions, EmulatorServer
 
     parser = argparse.ArgumentParser(prog=f"{APP_NAME} serve", description="Run the local Voice Live emulator.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=_in_range(int, 0, 65535), default=8765, help="0 picks a free port")
     parser.add_argument("--api-key", help="key clients must send (default: a random one, printed)")
-    parser.add_argument("--speed", type=float, default=4.0, help="reply audio sent N times faster than real time")
-    parser.add_argument("--session-cap", type=float, default=3600.0, metavar="SECONDS",
-                        help="close each session after this long (the service: 3600)")
+    parser.add_argument("--accept-any-token", action="store_true",
+                        help="also accept any bearer token (Authorization: Bearer …), for testing Entra ID clients")
+    parser.add_argument("--max-connections", type=_in_range(int, 1, 10000), default=64, metavar="N",
+                        help="concurrent connections; more are refused with HTTP 503 (default 64)")
+    behaviour = parser.add_argument_group("timing (like the service)")
+    behaviour.add_argument("--speed", type=_in_range(float, 0.1, 10000), default=4.0,
+                           help="reply audio sent N times faster than real time (default 4; 1 = real time)")
+    behaviour.add_argument("--chunk-ms", type=_in_range(int, 5, 1000), default=40, metavar="MS",
+                           help="reply audio per response.audio.delta (default 40)")
+    behaviour.add_argument("--vad-delay-ms", type=_in_range(int, 0, 5000), default=0, metavar="MS",
+                           help="report speech_started/stopped this much input audio late (the service: 200-500)")
+    behaviour.add_argument("--semantic-eou", action="store_true",
+                           help="with end_of_utterance_detection, wait its timeout longer after a rising pitch")
+    behaviour.add_argument("--session-cap", type=_in_range(float, 1, 86400), default=3600.0, metavar="SECONDS",
+                           help="close each session after this long (the service: 3600)")
     faults = parser.add_argument_group("fault injection (for testing clients)")
     faults.add_argument("--latency-ms", type=float, default=0.0, help="delay before every event sent")
+    faults.add_argument("--net-jitter-ms", type=_in_range(float, 0, 1000), default=0.0, metavar="MS",
+                        help="send each audio delta up to ± MS off its pace (order kept)")
     faults.add_argument("--drop-after", type=float, metavar="SECONDS", help="abort each connection after this long")
     faults.add_argument("--drop-after-events", type=int, metavar="N", help="abort each connection after N events")
     faults.add_argument("--error-after-events", type=int, metavar="N", help="send a server error after N events")
@@ -147,7 +176,10 @@ def serve(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     options = EmulatorOptions(
-        speed=args.speed, session_cap_s=args.session_cap, latency_ms=args.latency_ms, drop_after_s=args.drop_after,
+        speed=args.speed, chunk_ms=args.chunk_ms, vad_delay_ms=args.vad_delay_ms, net_jitter_ms=args.net_jitter_ms,
+        semantic_eou=args.semantic_eou,
+        session_cap_s=args.session_cap, accept_any_token=args.accept_any_token,
+        max_connections=args.max_connections, latency_ms=args.latency_ms, drop_after_s=args.drop_after,
         drop_after_events=args.drop_after_events, error_after_events=args.error_after_events,
         unknown_event_every=args.unknown_every,
     )
@@ -161,6 +193,7 @@ def serve(argv: Sequence[str]) -> int:
         print(f"Voice Live emulator on {server.endpoint}  (endpoint for clients)", flush=True)  # noqa: T201
         # port 0 asks the system for a free port; the line above shows the one it gave
         print(f"API key: {server.api_key}    Ctrl+C stops it.", flush=True)  # noqa: T201
+        print(f"Options: {options.describe()}", flush=True)  # noqa: T201
         try:
             await server.serve_forever()
         finally:

@@ -39,7 +39,7 @@ class Client:
 
     def __init__(self, jitter_ms: int, speed: float, *, create_response: bool = True) -> None:
         self.create_response = create_response
-        self.emulator = EmulatorServer(options=EmulatorOptions(speed=speed))
+        self.emulator = EmulatorServer(options=EmulatorOptions(speed=speed, keep_closed_sessions=4))
         self.engine = AudioEngine(jitter_ms=jitter_ms)
         self.notices: list[nt.Notice] = []
         self.session: VoiceLiveSession | None = None

@@ -112,7 +112,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 async def emulator() -> AsyncIterator[object]:
     from app.emulator import EmulatorOptions, EmulatorServer
 
-    server = EmulatorServer(api_key="test-key-0123456789", options=EmulatorOptions(speed=8.0))
+    # Tests read a session after its connection closed, so this fixture keeps closed ones (serve keeps none).
+    server = EmulatorServer(api_key="test-key-0123456789", options=EmulatorOptions(speed=8.0, keep_closed_sessions=64))
     await server.start()
     try:
         yield server

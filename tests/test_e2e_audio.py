@@ -57,7 +57,6 @@ async def test_talk_hear_and_interrupt_on_real_audio(audio_devices: None, tmp_pa
         assert score > 0.99
 
         # Turn 2: speak again, press i while the reply plays: output stops and is truncated where it stopped.
-        emulator.options.speed = 1.0
         recorder = Recorder(tmp_path / "turn2.wav")
         await play_into_mic(speech)
         await wait_for(lambda: len(app.screen.query(AssistantTurn)) == 2, timeout=20)

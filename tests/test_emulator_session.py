@@ -130,6 +130,7 @@ async def test_emulator_handshake_rules(emulator: EmulatorServer, path: str, hea
 
 
 async def test_emulator_accepts_key_in_query_and_bearer_tokens(emulator: EmulatorServer) -> None:
+    emulator.options.accept_any_token = True  # bearer tokens only when told to (Entra ID tests)
     base = f"ws://127.0.0.1:{emulator.port}/voice-live/realtime?api-version=v&model=m"
     async with connect(base + "&api-key=test-key-0123456789") as ws:
         assert json.loads(await ws.recv())["type"] == "session.created"

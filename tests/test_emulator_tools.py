@@ -229,6 +229,7 @@ def _agent_url(server: EmulatorServer, query: str) -> str:
 
 
 async def test_the_emulator_answers_as_the_agent_named_in_the_handshake(emulator: EmulatorServer) -> None:
+    emulator.options.accept_any_token = True  # agents need Entra ID: any token stands in for one here
     url = _agent_url(emulator, "agent-name=concierge&agent-project-name=travel&agent-version=2&conversation-id=c7")
     async with connect(url, additional_headers={"Authorization": "Bearer token-1"}) as ws:
         created = json.loads(await ws.recv())

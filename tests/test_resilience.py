@@ -100,7 +100,8 @@ async def test_twenty_drops_at_random_points_restore_config_and_context(emulator
 
 
 async def test_a_planned_reconnect_beats_the_session_cap() -> None:
-    async with EmulatorServer(options=EmulatorOptions(session_cap_s=4.0)) as server, SessionHarness(server) as h:
+    options = EmulatorOptions(session_cap_s=4.0, keep_closed_sessions=8)
+    async with EmulatorServer(options=options) as server, SessionHarness(server) as h:
         h.session.connection.policy = fast_policy()
         h.session.send_text("remember me")
         await wait_for(lambda: h.of(nt.AssistantTurnEnded), timeout=10)

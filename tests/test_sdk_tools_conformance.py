@@ -127,6 +127,7 @@ class FakeEntraCredential:
 
 
 async def test_the_sdk_connects_to_an_agent_and_reads_it_from_session_created(emulator: EmulatorServer) -> None:
+    emulator.options.accept_any_token = True  # agents need Entra ID: the fake credential's token stands in
     credential = FakeEntraCredential()
     seen: list[Any] = []
     async with connect(endpoint=emulator.endpoint, credential=credential, agent_name="concierge",

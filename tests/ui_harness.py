@@ -14,7 +14,7 @@ from tests.helpers import wait_for
 def make_app(tmp_path: Path, *, autostart: bool = True, flags: dict[tuple[str, ...], Any] | None = None,
              speed: float = 8.0) -> tuple[VoiceLiveApp, EmulatorServer]:
     settings: Settings = load_settings({("connection", "local"): True, **(flags or {})})
-    emulator = EmulatorServer(options=EmulatorOptions(speed=speed))
+    emulator = EmulatorServer(options=EmulatorOptions(speed=speed, keep_closed_sessions=8))
     services = Services(emulator=emulator, audio_error="Audio is off in this test: text mode.",
                         autostart=autostart, transcript_dir=str(tmp_path / "transcripts"))
     return VoiceLiveApp(settings, services), emulator

@@ -4,13 +4,16 @@ events that read and change them.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.audio import SAMPLE_RATE
+from app.emulator.limits import ITEMS_BUDGET_CHARS, MAX_ITEMS, MAX_REPLIES, REPLY_AUDIO_KEEP_S, item_problem
 
 if TYPE_CHECKING:
     from app.emulator.session import EmulatorSession
@@ -25,41 +28,94 @@ def new_id(prefix: str) -> str:
 
 @dataclass
 class ReplyRecord:
-    """What the emulator sent for one assistant item (for tests and benchmarks)."""
+    """What the emulator sent for one assistant item (for tests and benchmarks).
+
+    `audio` is the 24 kHz PCM sent, up to REPLY_AUDIO_KEEP_S; older records lose theirs when newer replies
+    need the room (`audio_dropped`). `sent_samples` always counts everything sent.
+    """
 
     item_id: str
     audio: bytearray = field(default_factory=bytearray)
+    sent_samples: int = 0
     first_audio_at: float | None = None
     finished_at: float | None = None
     status: str = "in_progress"
     truncated_at_ms: int | None = None
+    audio_dropped: bool = False
 
     def mark_audio_sent(self, pcm: bytes) -> None:
         if self.first_audio_at is None:
             self.first_audio_at = time.monotonic()
-        self.audio.extend(pcm)
+        self.sent_samples += len(pcm) // 2
+        room = REPLY_AUDIO_KEEP_S * SAMPLE_RATE * 2 - len(self.audio)
+        if room > 0 and not self.audio_dropped:
+            self.audio.extend(pcm[:room])
 
     @property
     def sent_ms(self) -> int:
-        return len(self.audio) // 2 * 1000 // SAMPLE_RATE
+        return self.sent_samples * 1000 // SAMPLE_RATE
+
+
+def _size(item: dict[str, Any]) -> int:
+    """Roughly what an item costs to keep: its JSON, plus the bytes of any audio it carries."""
+    audio = item.get("_audio")
+    plain = {k: v for k, v in item.items() if k != "_audio"}
+    return len(json.dumps(plain)) + (int(audio.nbytes) if audio is not None else 0)
 
 
 class Conversation:
-    """Items by id plus their order; user items from the input buffer keep their audio under `_audio`."""
+    """Items by id plus their order; user items from the input buffer keep their audio under `_audio`.
+
+    Bounded: past MAX_ITEMS items or ITEMS_BUDGET_CHARS the oldest items are forgotten (later references to
+    them get the usual "no item" error), and only the last MAX_REPLIES reply records are kept.
+    """
 
     def __init__(self, host: EmulatorSession) -> None:
         self.host = host
         self.items: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
-        self.replies: dict[str, ReplyRecord] = {}
+        self.replies: OrderedDict[str, ReplyRecord] = OrderedDict()
+        self._sizes: dict[str, int] = {}
+        self._kept = 0
 
     @property
     def last_id(self) -> str | None:
         return self.order[-1] if self.order else None
 
     def append(self, item: dict[str, Any]) -> None:
-        self.items[item["id"]] = item
-        self.order.append(item["id"])
+        item_id = item["id"]
+        if item_id in self.items:
+            self.remove(item_id)
+        self.items[item_id] = item
+        self.order.append(item_id)
+        self._sizes[item_id] = _size(item)
+        self._kept += self._sizes[item_id]
+        while len(self.order) > 1 and (len(self.order) > MAX_ITEMS or self._kept > ITEMS_BUDGET_CHARS):
+            self.remove(self.order[0])
+
+    def remove(self, item_id: str) -> None:
+        del self.items[item_id]
+        self.order.remove(item_id)
+        self._kept -= self._sizes.pop(item_id, 0)
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.order.clear()
+        self.replies.clear()
+        self._sizes.clear()
+        self._kept = 0
+
+    def new_reply(self, item_id: str) -> ReplyRecord:
+        """A record for a new assistant item; the oldest records (and their audio) make room for it."""
+        reply = self.replies[item_id] = ReplyRecord(item_id)
+        while len(self.replies) > MAX_REPLIES:
+            self.replies.popitem(last=False)
+        budget = REPLY_AUDIO_KEEP_S * SAMPLE_RATE * 2
+        for old in reversed(list(self.replies.values())[:-1]):
+            budget -= len(old.audio)
+            if budget < 0 and old.audio:
+                old.audio, old.audio_dropped = bytearray(), True
+        return reply
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -72,13 +128,14 @@ class Conversation:
     async def _on_create(self, event: dict[str, Any]) -> None:
         host = self.host
         item = event.get("item")
-        if not isinstance(item, dict) or item.get("type") not in ("message", "function_call_output", "function_call",
-                                                                  "mcp_approval_response"):
-            await host.error("item must be an object with a valid type", param="item", event_id=event.get("event_id"))
-            return
-        problem = host.toolbox.check_item(item)
+        problem = item_problem(item)
         if problem is not None:
-            await host.error(problem[0], param=problem[1], event_id=event.get("event_id"))
+            await host.refuse(problem, event)
+            return
+        assert isinstance(item, dict)
+        tool_problem = host.toolbox.check_item(item)
+        if tool_problem is not None:
+            await host.error(tool_problem[0], param=tool_problem[1], event_id=event.get("event_id"))
             return
         previous = event.get("previous_item_id")
         if previous not in (None, "root") and previous not in self.items:
@@ -114,8 +171,7 @@ class Conversation:
         if item_id not in self.items:
             await self.host.error(f"no item '{item_id}'", param="item_id", event_id=event.get("event_id"))
             return
-        del self.items[item_id]
-        self.order.remove(item_id)
+        self.remove(item_id)
         await self.host.send({"type": "conversation.item.deleted", "item_id": item_id})
 
     async def _on_retrieve(self, event: dict[str, Any]) -> None:

@@ -6,23 +6,56 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from app.audio import SAMPLE_RATE
+from app.emulator.audio_formats import wire_chunks
 from app.emulator.conversation import ReplyRecord, new_id
-from app.emulator.voice import reply_for_speech, reply_for_text, tone
+from app.emulator.voice import reply_for_speech, reply_for_text, tone, viseme_for
 
 if TYPE_CHECKING:
+    from app.emulator.options import EmulatorOptions
     from app.emulator.session import EmulatorSession
+
+
+class Pacer:
+    """Sends audio on a clock at `speed`× real time (no drift from send times), each delta up to
+    ± `net_jitter_ms` off its slot, never before the one it follows."""
+
+    def __init__(self, options: EmulatorOptions) -> None:
+        self.options = options
+        self._loop = asyncio.get_running_loop()
+        self._start = self._loop.time()
+        self._audio_s = 0.0  # audio already sent, in seconds
+        self._last_due = self._start
+        self._rng = random.Random()
+
+    async def until_due(self) -> None:
+        due = self._start + self._audio_s / max(self.options.speed, 0.01)
+        jitter = self.options.net_jitter_ms / 1000
+        if jitter > 0:
+            due += self._rng.uniform(-jitter, jitter)
+        self._last_due = max(due, self._last_due)
+        await asyncio.sleep(max(0.0, self._last_due - self._loop.time()))
+
+    def advance(self, seconds: float) -> None:
+        self._audio_s += seconds
+
+    async def until_played(self) -> None:
+        """The response ends when its audio has been sent at pace, like the service's."""
+        end = self._start + self._audio_s / max(self.options.speed, 0.01)
+        await asyncio.sleep(max(0.0, end - self._loop.time()))
 
 
 async def reply_content(source: dict[str, Any] | None) -> tuple[str, npt.NDArray[np.int16]]:
     """What the emulator says to an item: typed text is spoken back, speech is played back, else a tone."""
     if source is not None and source.get("role") == "user":
-        texts = [p.get("text", "") for p in source.get("content", []) if p.get("type") == "input_text"]
+        parts = [p for p in source.get("content") or [] if isinstance(p, dict)]
+        texts = [str(p.get("text") or "") for p in parts if p.get("type") == "input_text"]
         if texts:
             return await reply_for_text(" ".join(texts))
         audio = source.get("_audio")
@@ -44,8 +77,10 @@ class MessageOutput:
                      "content_index": 0}
         self.item: dict[str, Any] = {"id": item_id, "object": "realtime.item", "type": "message",
                                      "role": "assistant", "status": "in_progress", "content": []}
-        self.reply = host.conversation.replies[item_id] = ReplyRecord(item_id)
+        self.reply: ReplyRecord = host.conversation.new_reply(item_id)
         self.transcript = ""
+        self.added = False  # the client has seen response.output_item.added for it
+        self.visemes = False  # viseme deltas were sent (so a viseme .done follows)
 
     @property
     def words(self) -> int:
@@ -56,6 +91,7 @@ class MessageOutput:
         host, base, reply = self.host, self.base, self.reply
         quoted = await host.toolbox.reply_for(self.source)  # after tool results: quote them
         text, audio = quoted if quoted is not None else await reply_content(self.source)
+        self.added = True
         await host.send({"type": "response.output_item.added", "response_id": base["response_id"],
                          "output_index": base["output_index"], "item": self.item})
         host.conversation.append(self.item)
@@ -63,12 +99,14 @@ class MessageOutput:
         part_type = "audio" if self.audio_out else "text"
         await host.send({"type": "response.content_part.added", **base, "part": {"type": part_type}})
         words = text.split(" ")
-        chunk = max(1, host.chunk_ms * SAMPLE_RATE // 1000)
-        chunks = [audio[i : i + chunk] for i in range(0, len(audio), chunk)] if self.audio_out else [audio[:0]] * 4
+        fmt = host.session.get("output_audio_format") or "pcm16"
+        chunks = wire_chunks(audio, fmt, host.chunk_ms) if self.audio_out else [(audio[:0], b"")] * 4
         per_chunk = max(1, -(-len(words) // max(1, len(chunks))))
         stamps = self.audio_out and "word" in (host.session.get("output_audio_timestamp_types") or [])
+        visemes = self.audio_out and "viseme_id" in ((host.session.get("animation") or {}).get("outputs") or [])
         word_ms = (len(audio) * 1000 // SAMPLE_RATE) // max(1, len(words))
-        for index, pcm in enumerate(chunks):
+        pace = Pacer(host.options)
+        for index, (pcm, wire) in enumerate(chunks):
             said = words[index * per_chunk : (index + 1) * per_chunk]
             if said:
                 delta = (" " if self.transcript else "") + " ".join(said)
@@ -81,18 +119,28 @@ class MessageOutput:
                                          "audio_offset_ms": n * word_ms, "audio_duration_ms": word_ms,
                                          "timestamp_type": "word"})
             if self.audio_out and len(pcm):
+                await pace.until_due()
+                if visemes:
+                    self.visemes = True
+                    await host.send({"type": "response.animation_viseme.delta", **base,
+                                     "audio_offset_ms": reply.sent_ms, "viseme_id": viseme_for(pcm)})
                 reply.mark_audio_sent(pcm.tobytes())
                 await host.send({"type": "response.audio.delta", **base,
-                                 "delta": base64.b64encode(pcm.tobytes()).decode("ascii")})
-                await asyncio.sleep(len(pcm) / SAMPLE_RATE / host.speed)
+                                 "delta": base64.b64encode(wire).decode("ascii")})
+                pace.advance(len(pcm) / SAMPLE_RATE)
+        await pace.until_played()
         self.transcript = text
 
     async def finish(self, status: str) -> None:
         """The closing events for this item, sent for every outcome (completed, cancelled, failed)."""
         host, base = self.host, self.base
+        if not self.added:
+            return
         part: dict[str, Any] = ({"type": "audio", "transcript": self.transcript} if self.audio_out
                                 else {"type": "text", "text": self.transcript})
         self.item.update(status="completed" if status == "completed" else "incomplete", content=[part])
+        if self.visemes:
+            await host.send({"type": "response.animation_viseme.done", **base})
         if self.audio_out:
             await host.send({"type": "response.audio.done", **base})
             await host.send({"type": "response.audio_transcript.done", **base, "transcript": self.transcript})

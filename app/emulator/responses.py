@@ -8,6 +8,7 @@ function call, an MCP call) is a new such class, chosen in `decide()`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,11 +18,14 @@ from app.emulator.message_output import MessageOutput
 if TYPE_CHECKING:
     from app.emulator.session import EmulatorSession
 
+log = logging.getLogger(__name__)
+
 
 class Output(Protocol):
     """One output item of a response."""
 
     item: dict[str, Any]
+    added: bool  # the client has seen its response.output_item.added
 
     @property
     def words(self) -> int: ...
@@ -83,19 +87,29 @@ class Responses:
         outputs = self.decide(response_id)
         response = {"id": response_id, "object": "realtime.response", "status": "in_progress", "output": []}
         started: list[Output] = []
+        status: str = "completed"
+        details: dict[str, Any] | None = None
         try:
             await host.send({"type": "response.created", "response": response})
             for output in outputs:
                 started.append(output)
                 await output.stream()
-            status, details = "completed", None
         except asyncio.CancelledError:
             status, details = "cancelled", {"type": "cancelled", "reason": self._cancel_reason}
+        except Exception:
+            log.exception("an emulated response failed")
+            status, details = "failed", {"type": "failed", "error": {
+                "type": "server_error", "code": "response_failed",
+                "message": "The server had an error while processing the response."}}
         for output in started:
-            await output.finish(status)
+            try:
+                await output.finish(status)
+            except Exception:
+                log.exception("closing a response output failed")
         words = sum(output.words for output in started)
         await host.send({"type": "response.done", "response": {
-            **response, "status": status, "status_details": details, "output": [o.item for o in started],
+            **response, "status": status, "status_details": details,
+            "output": [o.item for o in started if o.added],
             "usage": {"total_tokens": 10 + words * 2, "input_tokens": 10, "output_tokens": words * 2,
                       "input_token_details": {"cached_tokens": 0, "text_tokens": 10, "audio_tokens": 0},
                       "output_token_details": {"text_tokens": words, "audio_tokens": words}}}})
@@ -103,5 +117,5 @@ class Responses:
             record = host.conversation.replies.get(output.item["id"])
             if record is not None:
                 record.status, record.finished_at = status, time.monotonic()
-        if self._response_id == response_id and status == "completed":
+        if self._response_id == response_id and status != "cancelled":
             self._task = None

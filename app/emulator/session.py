@@ -9,6 +9,7 @@ check what the server saw and when.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -19,38 +20,49 @@ import numpy.typing as npt
 
 from app.emulator.conversation import Conversation, Handler, ReplyRecord, new_id
 from app.emulator.input_audio import InputAudio
+from app.emulator.limits import Problem, id_problem, recorded, session_problem, too_deep
+from app.emulator.options import EmulatorOptions
 from app.emulator.responses import Responses
 from app.emulator.state import SessionUpdateError, apply_update, default_session
 from app.emulator.toolbox import Toolbox
 from app.emulator.vad import EnergyVad
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[str], Awaitable[None]]  # one serialised event to the socket
+log = logging.getLogger(__name__)
 
 __all__ = ["EmulatorSession", "ReplyRecord", "Send"]
 
 
 class EmulatorSession:
-    def __init__(self, send: Send, *, model: str, speed: float, chunk_ms: int, session_cap_s: float,
+    def __init__(self, send: Send, *, model: str, options: EmulatorOptions | None = None,
                  agent: dict[str, str] | None = None) -> None:
         self._send_raw = send
-        self.session = default_session(model, session_cap_s)
+        self.options = options or EmulatorOptions()
+        self.session = default_session(model, self.options.session_cap_s)
         self.agent = agent  # a Foundry agent named in the handshake: it answers instead of a model
         if agent is not None:
             self.session["agent"] = agent_record(agent)
-        self.speed = max(speed, 0.01)
-        self.chunk_ms = chunk_ms
-        self.received: deque[dict[str, Any]] = deque(maxlen=5000)  # client events, audio elided
-        self.sent: deque[tuple[float, dict[str, Any]]] = deque(maxlen=5000)  # (time, event), audio elided
+        self.received: deque[dict[str, Any]] = deque(maxlen=5000)  # client events, audio and big ones elided
+        self.sent: deque[tuple[float, dict[str, Any]]] = deque(maxlen=5000)  # (time, event), likewise
         self.close_code: int | None = None  # how the client closed the socket (1000 = on purpose)
+        self.closed = False
         self.conversation = Conversation(self)
         self.input = InputAudio(self)
         self.responses = Responses(self)
         self.toolbox = Toolbox(self)
-        self.input.configure(self.session["turn_detection"])
+        self.input.configure(self.session)
         self._handlers: dict[str, Handler] = {
             "session.update": self._on_session_update,
             **self.conversation.handlers(), **self.input.handlers(), **self.responses.handlers(),
         }
+
+    @property
+    def speed(self) -> float:
+        return max(self.options.speed, 0.01)
+
+    @property
+    def chunk_ms(self) -> int:
+        return max(1, self.options.chunk_ms)
 
     # ------------------------------------------------------------------ what tests and benchmarks read
     @property
@@ -87,20 +99,23 @@ class EmulatorSession:
     # ------------------------------------------------------------------ sending
     async def send(self, event: dict[str, Any]) -> None:
         event.setdefault("event_id", new_id("event"))
+        text = json.dumps(event, separators=(",", ":"))
         logged = event
         if event["type"] == "response.audio.delta":
             logged = {**event, "delta": f"<{len(event['delta'])} b64 chars>"}
-        self.sent.append((time.monotonic(), logged))
-        await self._send_raw(event)
+        self.sent.append((time.monotonic(), recorded(logged, len(text))))
+        await self._send_raw(text)
 
     async def error(self, message: str, *, code: str = "invalid_value", param: str | None = None,
                     event_id: str | None = None, kind: str = "invalid_request_error") -> None:
-        err: dict[str, Any] = {"type": kind, "code": code, "message": message}
-        if param:
-            err["param"] = param
-        if event_id:
-            err["event_id"] = event_id
-        await self.send({"type": "error", "error": err})
+        """The service's error event: every field present, `param` and `event_id` null when they do not apply."""
+        await self.send({"type": "error", "error": {"type": kind, "code": code, "message": message, "param": param,
+                                                    "event_id": event_id}})
+
+    async def refuse(self, problem: Problem, event: dict[str, Any]) -> None:
+        event_id = event.get("event_id")
+        await self.error(problem.message, code=problem.code, param=problem.param,
+                         event_id=event_id if isinstance(event_id, str) and len(event_id) <= 256 else None)
 
     async def start(self) -> None:
         await self.send({"type": "session.created", "session": self.session})
@@ -109,25 +124,51 @@ class EmulatorSession:
         await self.responses.close()
         await self.toolbox.close()
 
+    def release(self) -> None:
+        """Drop everything this closed session holds now, rather than when the cycle collector runs."""
+        self.conversation.clear()
+        self.input.audio = bytearray()
+        self.input.arrivals.clear()
+        self.received.clear()
+        self.sent.clear()
+
     # ------------------------------------------------------------------ receiving
     async def handle(self, frame: str | bytes) -> None:
+        """One client frame. Whatever it holds, the answer is at most an `error` event: never a dead connection."""
         try:
             event = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self.error("the message is not valid JSON", code="invalid_json")
             return
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             await self.error("the message has no type", code="invalid_event")
             return
+        if too_deep(event):
+            await self.error("the message nests objects or arrays too deeply", code="invalid_event")
+            return
         kind = event["type"]
-        self.received.append({**event, "audio": "<elided>"} if "audio" in event else event)
+        self.received.append(recorded(event, len(frame)))
+        problem = id_problem(event)
+        if problem is not None:
+            await self.refuse(problem, event)
+            return
         handler = self._handlers.get(kind)
         if handler is None:
-            await self.error(f"unknown event type '{kind}'", code="unknown_event", event_id=event.get("event_id"))
+            await self.error(f"unknown event type '{kind[:100]}'", code="unknown_event",
+                             event_id=event.get("event_id"))
             return
-        await handler(event)
+        try:
+            await handler(event)
+        except Exception:
+            log.exception("the emulator failed to handle a %s event", kind)
+            await self.error(f"the server could not process this {kind} event", code="server_error",
+                             kind="server_error", event_id=event.get("event_id"))
 
     async def _on_session_update(self, event: dict[str, Any]) -> None:
+        problem = session_problem(event.get("session"))
+        if problem is not None:
+            await self.refuse(problem, event)
+            return
         update = event.get("session")
         if self.agent is not None and isinstance(update, dict) and update.get("instructions"):
             await self.error("instructions are not supported when connected to an agent (the agent has its own)",
@@ -144,7 +185,7 @@ class EmulatorSession:
                              event_id=event.get("event_id"))
             return
         self.session = merged
-        self.input.configure(self.session.get("turn_detection"))
+        self.input.configure(self.session)
         await self.send({"type": "session.updated", "session": self.session})
         self.toolbox.configured()
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.audio import SAMPLE_RATE
+from app.emulator.audio_formats import G711_RATE
 from app.protocol.session import SessionConfig
 
 # Fields the service accepts that this emulator stores but does not act on.
@@ -19,6 +21,7 @@ PASSTHROUGH = {
     "metadata", "reasoning_effort",
 }
 SERVER_ONLY = {"id", "object", "expires_at", "agent"}
+ANIMATION_OUTPUTS = ("blendshapes", "viseme_id")
 
 
 def default_session(model: str, session_cap_s: float) -> dict[str, Any]:
@@ -76,6 +79,12 @@ def apply_update(current: dict[str, Any], update: Any) -> dict[str, Any]:
     for key in update:
         if key in SessionConfig.model_fields:
             merged[key] = normalised.get(key)
+    _audio_rates(current, update, merged)
+    for key, check in (("tool_choice", _tool_choice_problem), ("animation", _animation_problem)):
+        if key in update:
+            problem = check(update[key])
+            if problem:
+                raise SessionUpdateError(problem, f"session.{key}")
     return merged
 
 
@@ -93,3 +102,36 @@ def param_path(loc: tuple[int | str, ...]) -> list[str]:
             continue
         parts.append(part)
     return parts
+
+
+def _audio_rates(current: dict[str, Any], update: dict[str, Any], merged: dict[str, Any]) -> None:
+    """G.711 is 8 kHz only; a change of input format without a rate takes that format's default rate."""
+    fmt = merged.get("input_audio_format", "pcm16")
+    if "input_audio_format" in update and "input_audio_sampling_rate" not in update \
+            and fmt != current.get("input_audio_format"):
+        merged["input_audio_sampling_rate"] = G711_RATE if fmt.startswith("g711") else SAMPLE_RATE
+    if fmt.startswith("g711") and merged.get("input_audio_sampling_rate") != G711_RATE:
+        raise SessionUpdateError(f"{fmt} input is sampled at 8000 Hz; input_audio_sampling_rate must be 8000",
+                                 "session.input_audio_sampling_rate")
+
+
+def _tool_choice_problem(choice: Any) -> str | None:
+    if choice in ("auto", "none", "required"):
+        return None
+    if isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("name"), str) \
+            and choice["name"]:
+        return None
+    return "tool_choice must be 'auto', 'none', 'required' or {\"type\": \"function\", \"name\": ...}"
+
+
+def _animation_problem(animation: Any) -> str | None:
+    if animation is None:
+        return None
+    if not isinstance(animation, dict):
+        return "animation must be an object"
+    outputs = animation.get("outputs", [])
+    if not isinstance(outputs, list) or not all(o in ANIMATION_OUTPUTS for o in outputs):
+        return "animation.outputs must be a list of 'blendshapes' and 'viseme_id'"
+    if not isinstance(animation.get("model_name", ""), str):
+        return "animation.model_name must be a string"
+    return None

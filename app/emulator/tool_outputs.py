@@ -32,6 +32,7 @@ class _ItemOutput:
         self.response_id = response_id
         self.output_index = output_index
         self.item = {"id": item.pop("id", None) or new_id("item"), "object": "realtime.item", **item}
+        self.added = False  # the client has seen response.output_item.added for it
 
     @property
     def words(self) -> int:
@@ -40,6 +41,7 @@ class _ItemOutput:
     async def _announce(self) -> None:
         host = self.host
         previous = host.conversation.last_id
+        self.added = True
         await host.send({"type": "response.output_item.added", "response_id": self.response_id,
                          "output_index": self.output_index, "item": dict(self.item)})
         host.conversation.append(self.item)

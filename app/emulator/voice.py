@@ -59,3 +59,15 @@ async def reply_for_text(text: str) -> tuple[str, npt.NDArray[np.int16]]:
 def reply_for_speech(utterance: npt.NDArray[np.int16]) -> tuple[str, npt.NDArray[np.int16]]:
     seconds = len(utterance) / SAMPLE_RATE
     return f"I heard {seconds:.1f} seconds of speech; here it is back.", utterance
+
+
+def viseme_for(pcm: npt.NDArray[np.int16]) -> int:
+    """A stand-in viseme id for a piece of reply audio: 0 (silence) when quiet, else 1–21 by brightness
+    (zero-crossing rate). It has the service's shape and timing, not real lip-sync."""
+    if pcm.size == 0:
+        return 0
+    samples = pcm.astype(np.float32)
+    if float(np.sqrt(np.mean(samples * samples))) < 0.01 * 32768:
+        return 0
+    crossings = float(np.mean(np.signbit(samples[1:]) != np.signbit(samples[:-1]))) if pcm.size > 1 else 0.0
+    return 1 + min(20, int(crossings * 80))

@@ -24,6 +24,12 @@ NoiseReductionType = Literal["azure_deep_noise_suppression", "near_field", "far_
 EouModel = Literal["semantic_detection_v1", "semantic_detection_v1_en", "semantic_detection_v1_multilingual"]
 ThresholdLevel = Literal["low", "medium", "high", "default"]
 Modality = Literal["text", "audio"]
+# What the service accepts (the SDK's enums plus the rates its live tests use); the app itself sends pcm16
+# at 24 kHz both ways, and the emulator converts the rest.
+InputAudioFormat = Literal["pcm16", "g711_ulaw", "g711_alaw"]
+OutputAudioFormat = Literal["pcm16", "pcm16_8000hz", "pcm16_16000hz", "pcm16_22050hz", "pcm16_24000hz",
+                            "pcm16_44100hz", "pcm16_48000hz", "g711_ulaw", "g711_alaw"]
+InputSamplingRate = Literal[8000, 16000, 24000, 44100, 48000]
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
 
 # The legacy (2025-05-01-preview) end-of-utterance fields took a float threshold and a timeout in seconds.
@@ -130,9 +136,9 @@ class SessionConfig(_Model):
     instructions: str = "You are a helpful AI assistant responding in natural, engaging language."
     modalities: list[Modality] = Field(default_factory=lambda: list[Modality](["text", "audio"]), min_length=1)
     voice: Voice = Field(default_factory=lambda: Voice(temperature=0.8))
-    input_audio_format: Literal["pcm16"] = "pcm16"
-    output_audio_format: Literal["pcm16"] = "pcm16"
-    input_audio_sampling_rate: Literal[24000] = 24000
+    input_audio_format: InputAudioFormat = "pcm16"
+    output_audio_format: OutputAudioFormat = "pcm16"
+    input_audio_sampling_rate: InputSamplingRate = 24000
     turn_detection: TurnDetection | None = Field(default_factory=quickstart_turn_detection)
     input_audio_noise_reduction: NoiseReduction | None = Field(default_factory=NoiseReduction)
     input_audio_echo_cancellation: EchoCancellation | None = Field(default_factory=EchoCancellation)
