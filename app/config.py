@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from app import APP_NAME
+from app.files import write_atomic
 from app.protocol.endpoint import ENTRA_SCOPE
 from app.protocol.session import NULLABLE, SessionConfig
 
@@ -206,22 +206,11 @@ def load_settings(
 def save_settings(settings: Settings, path: Path | None = None, *, save_key: bool = False) -> Path:
     """Write the settings as TOML atomically (temp file + rename); the key only when asked, then 0600."""
     path = path or default_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = settings.model_dump(mode="json", exclude_none=True, exclude={"log_file"})
     data["connection"].pop("local", None)
     if save_key and settings.connection.api_key:
         data["connection"]["api_key"] = settings.connection.api_key.get_secret_value()
     else:
         data["connection"].pop("api_key", None)
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            tomli_w.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, tomli_w.dumps(data))
     return path
