@@ -21,6 +21,7 @@ from app import APP_NAME
 from app.files import write_atomic
 from app.protocol.endpoint import ENTRA_SCOPE
 from app.protocol.session import NULLABLE, SessionConfig
+from app.protocol.validation import error_sentence
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -131,16 +132,6 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _describe(exc: ValidationError, source: str) -> str:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "settings"
-    message = first["msg"].rstrip(".")
-    if first["type"] == "extra_forbidden":
-        message = "is not a known setting"
-        return f"Invalid setting in {source}: {field} {message}."
-    return f"Invalid setting in {source}: {field} — {message}."
-
-
 def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     for name, path in ENV_VARS.items():
@@ -199,7 +190,7 @@ def load_settings(
         try:
             settings = Settings.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc, source)) from None
+            raise ConfigError(error_sentence(exc, where=source)) from None
     return settings
 
 
