@@ -140,3 +140,62 @@ class SoftwareSpeaker:
 
     def recording(self) -> npt.NDArray[np.int16]:
         return np.concatenate(self.played) if self.played else np.zeros(0, dtype=np.int16)
+
+
+class TmuxApp:
+    """The installed command in a real terminal (tmux), read the way a person reads it: the screen.
+
+    Every wait polls the screen for a condition, with a deadline, and fails with the last screen.
+    """
+
+    def __init__(self, command: str, *, env: dict[str, str] | None = None, size: tuple[int, int] = (100, 30)) -> None:
+        import uuid
+
+        self.name = "vl-" + uuid.uuid4().hex[:8]
+        env_args = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
+                        *env_args, command], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+                              text=True).stdout
+
+    def pid(self) -> int:
+        return int(subprocess.run(["tmux", "display", "-p", "-t", self.name, "#{pane_pid}"], capture_output=True,
+                                  text=True, check=True).stdout.strip())
+
+    def wait_for(self, predicate: Callable[[str], object], timeout: float = 20.0, what: str = "") -> str:
+        """Poll the screen until `predicate(screen)` is truthy; return that screen."""
+        deadline = time.monotonic() + timeout
+        screen = self.screen()
+        while not predicate(screen):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}:\n{screen}")
+            time.sleep(0.1)
+            screen = self.screen()
+        return screen
+
+    def wait_for_text(self, text: str, timeout: float = 20.0) -> str:
+        return self.wait_for(lambda screen: text in screen, timeout, repr(text))
+
+    def press(self, *keys: str) -> None:
+        """Send keys one per send-keys call, as a person types them."""
+        for key in keys:
+            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+
+    def type(self, text: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
+
+    def press_until(self, key: str, text: str, tries: int = 5, timeout: float = 3.0) -> str:
+        """Press `key` until `text` shows (a key pressed in the app's first seconds can be lost)."""
+        for _ in range(tries - 1):
+            self.press(key)
+            try:
+                return self.wait_for_text(text, timeout)
+            except AssertionError:
+                continue
+        self.press(key)
+        return self.wait_for_text(text, timeout)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False, capture_output=True)
