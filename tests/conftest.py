@@ -79,6 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
     _start_virtual_audio()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that needs the sound devices carries the `audio` mark, so `-m "not audio"` selects the rest."""
+    for item in items:
+        if "audio_devices" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.audio)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _audio_state.get("started_here"):
         subprocess.run(["bash", str(AUDIO_SCRIPT), "stop"], capture_output=True, timeout=30, check=False)
