@@ -16,7 +16,7 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,11 @@ _live: weakref.WeakSet[TranscriptWriter] = weakref.WeakSet()
 class TranscriptWriter:
     """Appends one JSON object per line to `path`, off the caller's thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, on_error: Callable[[str], None] | None = None) -> None:
+        """`on_error(sentence)` is called on the writer thread when writing starts to fail (once per streak),
+        so the UI can show what the log says; it must be thread-safe (Textual's post_message is)."""
         self.path = path
+        self._on_error = on_error
         self._queue: queue.Queue[object] = queue.Queue()
         self._unwritten: list[str] = []  # the writer thread's own: lines that failed, oldest first
         self._thread: threading.Thread | None = None
@@ -40,10 +43,6 @@ class TranscriptWriter:
         self._failing = False
         self._idle = threading.Event()
         self._idle.set()
-        self.written = 0
-        """Records on disk so far (read it for tests and stats; only the writer thread changes it)."""
-        self.last_error: str | None = None
-        """The sentence logged for the last failed write, until a write succeeds again."""
 
     # ------------------------------------------------------------------ any thread
     def submit(self, record: Mapping[str, Any]) -> None:
@@ -126,15 +125,14 @@ class TranscriptWriter:
             sentence = f"Could not write the transcript {self.path}: {describe_os_error(exc)}; will retry."
             if not self._failing:  # one line per failure streak, not one per turn
                 log.warning("%s", sentence)
+                if self._on_error is not None:
+                    self._on_error(sentence)
             self._failing = True
-            self.last_error = sentence
             return
-        self.written += len(self._unwritten)
         self._unwritten.clear()
         if self._failing:
             log.info("The transcript %s is being written again.", self.path)
         self._failing = False
-        self.last_error = None
 
 
 def _sync(fd: int) -> None:

@@ -100,7 +100,8 @@ def test_a_failed_transcript_write_is_logged_once_and_retried_with_the_next_turn
     blocker = tmp_path / "data"
     blocker.write_text("a file where the transcript folder should be")
     transcript = blocker / "transcripts" / "t.jsonl"
-    conversation = Conversation(transcript)
+    shown: list[str] = []
+    conversation = Conversation(writer=TranscriptWriter(transcript, on_error=shown.append))
     assert conversation.transcript is not None
     with caplog.at_level(logging.WARNING, logger="app.transcript"):
         _talk(conversation, 1)  # must not raise
@@ -109,6 +110,7 @@ def test_a_failed_transcript_write_is_logged_once_and_retried_with_the_next_turn
         assert conversation.transcript.wait_idle(5)
     failures = [r for r in caplog.records if "Could not write the transcript" in r.getMessage()]
     assert len(failures) == 1 and failures[0].getMessage().count(".") >= 1 and "\n" not in failures[0].getMessage()
+    assert shown == [failures[0].getMessage()]
     assert conversation.transcript.pending == 4 and [t.text for t in conversation.turns][-1] == "answer 2"
     blocker.unlink()  # the disk problem goes away
     _talk(conversation, 3)
