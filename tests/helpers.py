@@ -25,11 +25,12 @@ def speechlike(seconds: float = 1.5, *, level: float = 0.3, seed: int = 1) -> np
     phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
     voiced = sum(np.sin(k * phase) / k for k in range(1, 6))
     envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2
-    signal = voiced * envelope + 0.05 * rng.standard_normal(len(t))
+    signal: npt.NDArray[np.float64] = voiced * envelope + 0.05 * rng.standard_normal(len(t))
     ramp = SAMPLE_RATE // 50
     signal[:ramp] *= np.linspace(0, 1, ramp)
     signal[-ramp:] *= np.linspace(1, 0, ramp)
-    return (signal / np.max(np.abs(signal)) * level * 32767).astype(np.int16)
+    scaled: npt.NDArray[np.float64] = signal / np.max(np.abs(signal)) * level * 32767
+    return scaled.astype(np.int16)
 
 
 def silence(seconds: float) -> npt.NDArray[np.int16]:

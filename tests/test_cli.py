@@ -75,7 +75,12 @@ def test_allow_insecure_lets_plain_text_through_to_another_host(monkeypatch: pyt
     from app import cli
 
     started: list[Settings] = []
-    monkeypatch.setattr(cli, "run_app", lambda settings: started.append(settings) or 0)
+
+    def run_app(settings: Settings) -> int:
+        started.append(settings)
+        return 0
+
+    monkeypatch.setattr(cli, "run_app", run_app)
     assert main(["--endpoint", "http://192.0.2.10:8765/", "--no-audio", "--allow-insecure"]) == 0
     assert started[0].connection.allow_insecure
 
@@ -170,7 +175,8 @@ def test_kill_9_loses_no_completed_turn(tmp_path: Path) -> None:
             app.type(message)
             app.wait_for_text(message, timeout=5)
             app.press("Enter", "Escape")
-            app.wait_for(lambda _, n=n: len(records()) >= 2 * n, what=f"{2 * n} transcript records")
+            want = 2 * n
+            app.wait_for(lambda _screen: len(records()) >= want, what=f"{want} transcript records")  # noqa: B023
         os.kill(app.pid(), signal.SIGKILL)
         got = records()
         assert [r["role"] for r in got] == ["user", "assistant", "user", "assistant"]

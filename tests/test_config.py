@@ -84,7 +84,8 @@ def test_user_config_file_is_found_in_the_platform_dir() -> None:
         ("", {}, {"VOICE_LIVE_MODEL": ""}, None),
     ],
 )
-def test_invalid_values_name_the_source_and_field(tmp_path: Path, toml: str, flags: dict, env: dict,
+def test_invalid_values_name_the_source_and_field(tmp_path: Path, toml: str, flags: dict[tuple[str, ...], object],
+                                                  env: dict[str, str],
                                                   fragment: str | None) -> None:
     path = _write(tmp_path / "c.toml", toml)
     if fragment is None:  # an empty variable is treated as unset, not as an error
