@@ -53,11 +53,12 @@ def test_the_repository_needs_nothing_outside_itself() -> None:
     if out.returncode != 0:
         pytest.skip("not a git checkout")
     offenders = []
+    needles = ("../" + "shared", "shared" + "/audio")  # spelled apart so this file does not match itself
     for name in out.stdout.splitlines():
         path = ROOT / name
         if path.suffix in {".svg", ".png", ".wav"} or not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        if "../shared" in text or "shared/audio" in text:
+        if any(needle in text for needle in needles):
             offenders.append(name)
     assert offenders == []
