@@ -16,7 +16,8 @@ from typing import Any
 
 from app import APP_NAME, __version__
 from app.config import DEFAULT_API_VERSION, ConfigError, Settings, default_log_path, load_settings
-from app.logs import setup_logging
+from app.logs import LogFileError, setup_logging
+from app.protocol.endpoint import EndpointError, host_of, realtime_url
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def _run_parser() -> argparse.ArgumentParser:
     conn.add_argument("--auth", choices=["key", "entra"], help="API key or Microsoft Entra ID (default: key if set)")
     conn.add_argument("--local", action="store_true", default=None,
                       help="run against the built-in emulator (no Azure needed)")
+    conn.add_argument("--allow-insecure", action="store_true", default=None,
+                      help="allow http:// or ws:// to a host other than this machine (sends credentials unencrypted)")
     agent = parser.add_argument_group("Foundry agent (instead of a model; needs Microsoft Entra ID)")
     agent.add_argument("--agent", metavar="NAME", help="talk to this Foundry agent")
     agent.add_argument("--project", metavar="NAME", help="the Foundry project that holds the agent")
@@ -80,6 +83,7 @@ def _flags(args: argparse.Namespace) -> dict[tuple[str, ...], Any]:
         ("connection", "api_version"): args.api_version,
         ("connection", "auth"): args.auth,
         ("connection", "local"): args.local,
+        ("connection", "allow_insecure"): args.allow_insecure,
         ("agent", "name"): args.agent,
         ("agent", "project"): args.project,
         ("agent", "version"): args.agent_version,
@@ -101,14 +105,37 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _endpoint_problem(settings: Settings) -> str | None:
+    """Why the configured endpoint cannot be used, checked before anything starts (None: it can)."""
+    conn = settings.connection
+    if conn.local:
+        return None
+    if not conn.endpoint:
+        return NO_SETTINGS
+    try:
+        realtime_url(conn.endpoint, api_version=conn.api_version, model=conn.model,
+                     allow_insecure=conn.allow_insecure)
+    except EndpointError as exc:
+        source = settings.endpoint_source
+        return str(exc) if source.kind == "flag" else f"{str(exc).rstrip('.')} (the endpoint is from {source})."
+    return None
+
+
 def run_app(settings: Settings) -> int:
     from app.audio.engine import AudioEngine
     from app.emulator.thread import EmulatorThread
     from app.tui import Services, VoiceLiveApp
 
     log_path = settings.log_file or default_log_path()
-    setup_logging(log_path, settings.log_level, settings.secrets())
+    try:
+        setup_logging(log_path, settings.log_level, settings.secrets())
+    except LogFileError as exc:
+        return _fail(str(exc))
     log.info("%s %s starting (%s)", APP_NAME, __version__, "emulator" if settings.connection.local else "Azure")
+    if settings.connection.local:
+        log.info("endpoint from the built-in emulator")
+    else:
+        log.info("endpoint %s from %s", host_of(settings.connection.endpoint or ""), settings.endpoint_source)
     services = Services()
     if settings.audio.enabled:
         services.engine = AudioEngine(
@@ -233,13 +260,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(agent_problem)
     if settings.agent.enabled and not settings.connection.local and settings.connection.auth_mode == "key":
         return _fail(AGENT_NEEDS_ENTRA)
+    problem = _endpoint_problem(settings)
+    if problem is not None:
+        return _fail(problem)
     if args.save_key:
+        from app.config_file import save_api_key
+        from app.files import WriteError
+
         if settings.connection.api_key is None:
             return _fail("--save-key was given but there is no API key to save (set AZURE_VOICE_LIVE_API_KEY).")
-        from app.config import save_settings
-
-        path = save_settings(settings, args.config, save_key=True)
-        print(f"Saved the settings with the API key to {path} (readable by you only).")  # noqa: T201
+        try:
+            path = save_api_key(settings)
+        except WriteError as exc:
+            return _fail(str(exc))
+        print(f"Saved the API key to {path} (readable by you only).")  # noqa: T201
     if settings.audio.input_file is not None:
         from app.audio.wav import WavError, read_wav
 

@@ -1,26 +1,29 @@
 """Settings: one pydantic model tree, loaded from flags > environment > .env > TOML file > defaults.
 
 Each source is validated as it is layered on, so an invalid value is reported as one sentence that names
-the source it came from and the field it is in — never a pydantic traceback.
+the source it came from and the field it is in — never a pydantic traceback. The loaded `Settings` remember
+where each value came from (so a surprising endpoint can be traced to a stray `.env`), which file they were
+loaded from and what they were at load time (so a save writes only what the user changed since; see
+`app.config_file`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-import tomli_w
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from app import APP_NAME
 from app.protocol.endpoint import ENTRA_SCOPE
 from app.protocol.session import NULLABLE, SessionConfig
+from app.protocol.validation import error_sentence
 from app.tools.settings import AgentSettings, InterimSettings, McpServerSettings, ToolsSettings
 
 if sys.version_info >= (3, 11):
@@ -48,6 +51,38 @@ class ConfigError(ValueError):
     """A setting that cannot be used; the message is one sentence for the user."""
 
 
+SourceKind = Literal["default", "file", "dotenv", "env", "flag", "emulator"]
+_SOURCE_TEXT = {"default": "the defaults", "env": "the environment", "flag": "the command line",
+                "emulator": "the built-in emulator"}
+_SOURCE_LABEL = {"default": "default", "file": "config file", "dotenv": ".env", "env": "environment",
+                 "flag": "command line", "emulator": "emulator"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a setting's value came from."""
+
+    kind: SourceKind
+    path: Path | None = None
+    """The file, for `file` and `dotenv`."""
+
+    def __str__(self) -> str:
+        """For sentences: 'the .env file /home/me/project/.env', 'the command line'."""
+        if self.kind == "file":
+            return f"the config file {self.path}"
+        if self.kind == "dotenv":
+            return f"the .env file {self.path}"
+        return _SOURCE_TEXT[self.kind]
+
+    @property
+    def label(self) -> str:
+        """Short, for a status bar: '.env', 'config file', 'environment', 'command line', 'emulator'."""
+        return _SOURCE_LABEL[self.kind]
+
+
+DEFAULT_SOURCE = Source("default")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -66,6 +101,9 @@ class ConnectionSettings(_Section):
     token_scope: str = ENTRA_SCOPE
     local: bool = False
     """Run against the built-in emulator instead of Azure."""
+    allow_insecure: bool = False
+    """Allow http:// or ws:// to a host other than this machine (credentials in clear text). Only the
+    command line (--allow-insecure) and the config file can set it: a .env or the environment cannot."""
 
     @property
     def auth_mode(self) -> Literal["key", "entra"]:
@@ -79,6 +117,7 @@ class AudioSettings(_Section):
 
     enabled: bool = True
     input_device: str | None = None
+    """Index (as listed by `voicelive-tui devices`) or part of the name; `input_device = 3` works too."""
     output_device: str | None = None
     input_file: Path | None = None
     output_file: Path | None = None
@@ -87,6 +126,12 @@ class AudioSettings(_Section):
     muted: bool = False
     echo_gate: bool = False
     """Do not send mic blocks quieter than what is playing (for speakers without good echo cancelling)."""
+
+    @field_validator("input_device", "output_device", mode="before")
+    @classmethod
+    def _index_as_text(cls, value: Any) -> Any:
+        """A device index written as a TOML integer means the same as the digits."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class Settings(_Section):
@@ -102,6 +147,11 @@ class Settings(_Section):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     interim: InterimSettings = Field(default_factory=InterimSettings)
 
+    # Where the settings came from; set by load_settings, carried along by model_copy().
+    _config_path: Path | None = PrivateAttr(None)
+    _sources: dict[tuple[str, ...], Source] = PrivateAttr(default_factory=dict)
+    _loaded: tuple[SessionConfig, AudioSettings] | None = PrivateAttr(None)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -112,6 +162,30 @@ class Settings(_Section):
         key = self.connection.api_key
         found = [key.get_secret_value()] if key and key.get_secret_value() else []
         return found + [secret for server in self.mcp for secret in server.secrets()]
+
+    @property
+    def config_path(self) -> Path:
+        """The file these settings were loaded from (`--config PATH` or the default), where a save goes."""
+        return self._config_path or default_config_path()
+
+    @property
+    def sources(self) -> Mapping[tuple[str, ...], Source]:
+        """Where each value set by something other than the defaults came from, by path."""
+        return dict(self._sources)
+
+    def source_of(self, *path: str) -> Source:
+        """Where the value at `path` (e.g. "connection", "model") came from."""
+        return self._sources.get(path, DEFAULT_SOURCE)
+
+    @property
+    def endpoint_source(self) -> Source:
+        """Where the endpoint the app will use came from: the emulator with --local, else its layer."""
+        return Source("emulator") if self.connection.local else self.source_of("connection", "endpoint")
+
+    @property
+    def loaded(self) -> tuple[SessionConfig, AudioSettings]:
+        """The session and audio settings as they were loaded: what a save compares against."""
+        return self._loaded or (SessionConfig(), AudioSettings())
 
 
 def default_config_path() -> Path:
@@ -141,16 +215,6 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _describe(exc: ValidationError, source: str) -> str:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "settings"
-    message = first["msg"].rstrip(".")
-    if first["type"] == "extra_forbidden":
-        message = "is not a known setting"
-        return f"Invalid setting in {source}: {field} {message}."
-    return f"Invalid setting in {source}: {field} — {message}."
-
-
 def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     for name, path in ENV_VARS.items():
@@ -160,14 +224,73 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
+def _leaves(tree: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+    for key, value in tree.items():
+        if isinstance(value, Mapping) and value:
+            paths += _leaves(value, (*prefix, key))
+        else:
+            paths.append((*prefix, key))
+    return paths
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a dict; anything wrong with it (syntax, encoding, access) is one `ConfigError` sentence."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The config file {path} is not valid TOML ({exc}).") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"The config file {path} is not UTF-8 text; save it as UTF-8.") from None
     except OSError as exc:
         raise ConfigError(f"The config file {path} cannot be read ({exc.strerror}).") from None
+
+
+OFF_PATHS = frozenset({
+    *(("session", key) for key in NULLABLE),
+    ("session", "turn_detection", "end_of_utterance_detection"),
+    ("session", "voice", "temperature"),
+})
+"""Settings whose default is on but which can be switched off (null); a config file says `false` for that."""
+
+
+def file_layer(tree: dict[str, Any]) -> dict[str, Any]:
+    """A config file's settings as the loader layers them: `false` at one of `OFF_PATHS` (TOML has no
+    null) switches that setting off, like an explicit null in `session.update`."""
+    for path in OFF_PATHS:
+        node: Any = tree
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(path[-1]) is False:
+            node[path[-1]] = None
+    return tree
+
+
+def _defaults() -> dict[str, Any]:
+    data: dict[str, Any] = Settings().model_dump(mode="json", exclude_none=True)
+    for key in NULLABLE:
+        data["session"].setdefault(key, None)
+    return data
+
+
+def check_file(tree: dict[str, Any], path: Path) -> None:
+    """Raise `ConfigError` if a config file with this content would stop the app from starting."""
+    try:
+        Settings.model_validate(_merge(_defaults(), file_layer(tree)))
+    except ValidationError as exc:
+        raise ConfigError(error_sentence(exc, where=str(Source("file", path)))) from None
+
+
+def _read_dotenv(env_file: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        values = dotenv_values(env_file)
+    except UnicodeDecodeError:
+        raise ConfigError(f"The .env file {env_file} is not UTF-8 text; save it as UTF-8.") from None
+    except OSError as exc:
+        raise ConfigError(f"The .env file {env_file} cannot be read ({exc.strerror}).") from None
+    # .env never overrides the real environment.
+    return _env_layer({k: v for k, v in values.items() if v is not None and k not in environ})
 
 
 def load_settings(
@@ -179,29 +302,26 @@ def load_settings(
 ) -> Settings:
     """Layer every source over the defaults; raise `ConfigError` naming the first bad source and field."""
     environ = os.environ if environ is None else environ
-    layers: list[tuple[str, dict[str, Any]]] = []
+    layers: list[tuple[Source, dict[str, Any]]] = []
     path = config_path or default_config_path()
     if config_path is not None and not path.exists():
         raise ConfigError(f"The config file {path} does not exist.")
     if path.exists():
-        layers.append((f"the config file {path}", read_toml(path)))
+        layers.append((Source("file", path), file_layer(read_toml(path))))
     env_file = dotenv_path or Path.cwd() / ".env"
     if env_file.is_file():
-        # .env never overrides the real environment.
-        dotenv = {k: v for k, v in dotenv_values(env_file).items() if v is not None and k not in environ}
-        layers.append((f"the .env file {env_file}", _env_layer(dotenv)))
-    layers.append(("the environment", _env_layer(environ)))
+        layers.append((Source("dotenv", env_file), _read_dotenv(env_file, environ)))
+    layers.append((Source("env"), _env_layer(environ)))
     flag_layer: dict[str, Any] = {}
     for key_path, value in (flags or {}).items():
         if value is not None:
             _set(flag_layer, key_path, value)
-    layers.append(("the command line", flag_layer))
+    layers.append((Source("flag"), flag_layer))
 
     # Partial overrides (a threshold in the TOML file) apply on top of the full defaults.
-    data: dict[str, Any] = Settings().model_dump(mode="json", exclude_none=True)
-    for key in NULLABLE:
-        data["session"].setdefault(key, None)
+    data = _defaults()
     settings = Settings()
+    sources: dict[tuple[str, ...], Source] = {}
     for source, layer in layers:
         if not layer:
             continue
@@ -209,30 +329,9 @@ def load_settings(
         try:
             settings = Settings.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc, source)) from None
+            raise ConfigError(error_sentence(exc, where=str(source))) from None
+        sources.update(dict.fromkeys(_leaves(layer), source))
+    settings._config_path = path
+    settings._sources = sources
+    settings._loaded = (settings.session.model_copy(deep=True), settings.audio.model_copy(deep=True))
     return settings
-
-
-def save_settings(settings: Settings, path: Path | None = None, *, save_key: bool = False) -> Path:
-    """Write the settings as TOML atomically (temp file + rename); the key only when asked, then 0600."""
-    path = path or default_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = settings.model_dump(mode="json", exclude_none=True, exclude={"log_file"})
-    data["connection"].pop("local", None)
-    data["mcp"] = [server.to_toml() for server in settings.mcp]  # header values as written, not masked
-    if save_key and settings.connection.api_key:
-        data["connection"]["api_key"] = settings.connection.api_key.get_secret_value()
-    else:
-        data["connection"].pop("api_key", None)
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            tomli_w.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -1,20 +1,19 @@
 """The conversation as data: turns in order, their text, and how each ended. No UI, no sockets.
 
 The session keeps one of these (to replay context after a reconnect and to export); the log widget mirrors
-it. Completed turns can be appended to a JSONL transcript as they finish, flushed each time, so a crash
-loses at most the turn in flight.
+it. Completed turns can be appended to a JSONL transcript as they finish (by a `TranscriptWriter` on its own
+thread, fsynced each time), so a crash loses at most the turn in flight and no event loop waits for a disk.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from app.protocol.client_events import assistant_text_item, user_text_item
+from app.transcript import TranscriptWriter
 
 Role = Literal["user", "assistant", "system"]
 
@@ -46,12 +45,20 @@ class Turn:
         heard = [w.text for w in self.words if w.offset_ms < played_ms]
         return " ".join(heard)
 
+    def record(self) -> dict[str, Any]:
+        """The turn as one transcript/export JSON object (word timings are left out: they are for replay)."""
+        record = asdict(self)
+        record.pop("words")
+        return record
+
 
 class Conversation:
-    def __init__(self, transcript_path: Path | None = None) -> None:
+    """The turns, and (optionally) their transcript: give a path, or a writer to share or inspect."""
+
+    def __init__(self, transcript_path: Path | None = None, *, writer: TranscriptWriter | None = None) -> None:
         self.turns: list[Turn] = []
         self._by_id: dict[str, Turn] = {}
-        self._transcript_path = transcript_path
+        self.transcript = writer or (TranscriptWriter(transcript_path) if transcript_path is not None else None)
 
     def snapshot(self) -> Conversation:
         """A copy for another thread to read (exports): the turns as they are now, no transcript file."""
@@ -80,8 +87,13 @@ class Conversation:
         if text is not None:
             turn.text = text
         turn.status = status
-        self._append_jsonl(turn)
+        if self.transcript is not None:
+            self.transcript.submit(turn.record())
         return turn
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Finish writing the transcript (bounded wait); True if every finished turn is on disk."""
+        return self.transcript.close(timeout) if self.transcript is not None else True
 
     def replay_items(self) -> list[dict[str, Any]]:
         """Completed turns as text items, for re-creating context on a new connection."""
@@ -92,14 +104,3 @@ class Conversation:
             text = turn.text if turn.interrupted_at_ms is None else turn.heard_text(turn.interrupted_at_ms) or turn.text
             items.append(assistant_text_item(text) if turn.role == "assistant" else user_text_item(text, turn.role))
         return items
-
-    def _append_jsonl(self, turn: Turn) -> None:
-        if self._transcript_path is None:
-            return
-        record = asdict(turn)
-        record.pop("words")
-        self._transcript_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._transcript_path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())

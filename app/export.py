@@ -1,20 +1,26 @@
-"""Transcript exports: Markdown for people, JSONL for tools. Pure functions plus an atomic write."""
+"""Transcript exports: Markdown for people, JSONL for tools.
+
+Rendering (`export_text`) is fast and reads the conversation, so it runs where the conversation lives;
+writing (`write_export`) touches the disk, so the UI calls it with `asyncio.to_thread`. A failed write is
+a `WriteError` with one sentence to show; nothing here ends the app.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 
 from app import APP_NAME
 from app.conversation import Conversation, Turn
+from app.files import save_private
 
+ExportKind = Literal["markdown", "jsonl"]
 _ROLE = {"user": "You", "assistant": "Assistant", "system": "System"}
+_SUFFIX: dict[ExportKind, str] = {"markdown": ".md", "jsonl": ".jsonl"}
 
 
 def transcripts_dir() -> Path:
@@ -39,24 +45,21 @@ def to_markdown(conversation: Conversation, title: str = "Voice Live conversatio
 
 
 def to_jsonl(conversation: Conversation) -> str:
-    records = []
-    for turn in conversation.turns:
-        record = asdict(turn)
-        record.pop("words")
-        records.append(json.dumps(record, ensure_ascii=False))
-    return "\n".join(records) + ("\n" if records else "")
+    """The same records as the live transcript, one JSON object per line."""
+    return "".join(json.dumps(turn.record(), ensure_ascii=False) + "\n" for turn in conversation.turns)
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+def export_text(conversation: Conversation, kind: ExportKind) -> str:
+    """The export's content: call it where the conversation is changed (a consistent snapshot)."""
+    return to_markdown(conversation) if kind == "markdown" else to_jsonl(conversation)
+
+
+def export_path(transcript_path: Path, kind: ExportKind) -> Path:
+    """Where an export of the conversation whose live transcript is `transcript_path` goes."""
+    stem = transcript_path.with_suffix("")
+    return stem.with_name(f"{stem.name}-export{_SUFFIX[kind]}")
+
+
+def write_export(path: Path, text: str) -> Path:
+    """Write an export atomically as a private file; blocking (use `asyncio.to_thread`); raises `WriteError`."""
+    return save_private(path, text, what="the transcript export")

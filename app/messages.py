@@ -54,13 +54,14 @@ def message_for(notice: nt.Notice) -> SessionMessage:
 
 
 class EndpointResolved(Message):
-    """Where the session will connect (host only: never the key), and to which model."""
+    """Where the session will connect (host only: never the key), to which model, and who said so."""
 
-    def __init__(self, host: str, local: bool, model: str) -> None:
+    def __init__(self, host: str, local: bool, model: str, source: str = "") -> None:
         super().__init__()
         self.host = host
         self.local = local
         self.model = model
+        self.source = source  # where the endpoint came from: ".env", "config file", "command line", ...
 
 
 class AudioModeChanged(Message):

@@ -27,12 +27,14 @@ from app.audio.engine import AudioEngine
 from app.audio_control import AudioController
 from app.config import Settings
 from app.conversation import Conversation
-from app.export import to_jsonl, to_markdown, transcripts_dir, write_atomic
+from app.export import ExportKind, export_path, export_text, transcripts_dir, write_export
+from app.files import WriteError
 from app.messages import AudioModeChanged, ConnectionStateChanged, EndpointResolved, message_for
 from app.protocol.endpoint import EndpointError, host_of, realtime_url
 from app.screens.conversation import ConversationScreen
 from app.screens.palette import palette_commands
 from app.settings_saver import SettingsSaver
+from app.transcript import TranscriptWriter
 from app.voicelive import notices as nt
 from app.voicelive.auth import CredentialProvider, TokenCredential
 from app.voicelive.session import VoiceLiveSession
@@ -82,8 +84,9 @@ class VoiceLiveApp(App[int]):
         self.services = services = services or Services()
         folder = Path(services.transcript_dir) if services.transcript_dir else transcripts_dir()
         self.transcript_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        transcript = TranscriptWriter(self.transcript_path, on_error=self._transcript_failed)
         self.session = VoiceLiveSession(settings.session, self._notice, api_version=settings.connection.api_version,
-                                        conversation=Conversation(self.transcript_path), muted=settings.audio.muted)
+                                        conversation=Conversation(writer=transcript), muted=settings.audio.muted)
         self.control = SessionThread(self.session)
         engine = services.engine
         self.audio = AudioController(engine, settings.audio, report=self._audio_report,
@@ -99,6 +102,10 @@ class VoiceLiveApp(App[int]):
     def _notice(self, notice: nt.Notice) -> None:
         """Called on the session's thread: hand it to the screen that shows it (thread-safe)."""
         self.main.post_message(message_for(notice))
+
+    def _transcript_failed(self, sentence: str) -> None:
+        """Called on the writer's thread; the turns stay in memory and the next write tries again."""
+        self._notice(nt.Info(sentence, "error"))
 
     def _audio_report(self, reason: str | None, notes: list[str]) -> None:
         self.main.post_message(AudioModeChanged(reason, notes))
@@ -134,12 +141,14 @@ class VoiceLiveApp(App[int]):
         api_key = emulator.api_key if emulator is not None else (
             conn.api_key.get_secret_value() if conn.api_key and conn.auth_mode == "key" else None)
         try:
-            url = realtime_url(endpoint, api_version=conn.api_version, model=conn.model)
+            url = realtime_url(endpoint, api_version=conn.api_version, model=conn.model,
+                               allow_insecure=conn.allow_insecure)
         except EndpointError as exc:
             self.exit(return_code=2, message=str(exc))
             return
         credentials = CredentialProvider(api_key=api_key, credential=self.services.credential, scope=conn.token_scope)
-        self.main.post_message(EndpointResolved(host_of(url), emulator is not None, conn.model))
+        self.main.post_message(EndpointResolved(host_of(url), emulator is not None, conn.model,
+                                                self.settings.endpoint_source.label))
         self.control.start(url, credentials)
         if not self.audio.running:
             await self.audio.open()
@@ -172,14 +181,14 @@ class VoiceLiveApp(App[int]):
             self.connect()
 
     @work(group="export")
-    async def action_export(self, kind: str) -> None:
+    async def action_export(self, kind: ExportKind) -> None:
+        """A snapshot read on the session's thread, written in a worker thread; a failure is one sentence."""
         conversation = await asyncio.wrap_future(self.control.query(lambda session: session.conversation.snapshot()))
-        stem = self.transcript_path.with_suffix("")
-        suffix, text = ("md", to_markdown(conversation)) if kind == "markdown" else ("jsonl", to_jsonl(conversation))
         try:
-            path = await asyncio.to_thread(write_atomic, stem.with_name(f"{stem.name}-export.{suffix}"), text)
-        except OSError as exc:
-            self.notify(f"The transcript could not be written ({exc.strerror or exc}).", severity="error")
+            path = await asyncio.to_thread(write_export, export_path(self.transcript_path, kind),
+                                           export_text(conversation, kind))
+        except WriteError as exc:
+            self.notify(str(exc), severity="error", title="Export")
             return
         self.notify(f"Transcript written to {path}", title="Export")
 
@@ -214,6 +223,7 @@ class VoiceLiveApp(App[int]):
         self._quitting = True
         await self.control.stop(timeout=0.5)
         await self.audio.close()
+        await asyncio.to_thread(self.session.conversation.close, 1.0)  # the last turns reach the transcript
         if self.services.emulator is not None:
             try:
                 await asyncio.wait_for(self.services.emulator.stop(), timeout=0.5)

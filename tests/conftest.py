@@ -1,40 +1,61 @@
 """Test set-up: virtual sound devices before anything imports sounddevice, and an isolated home.
 
-The virtual devices (../shared/audio/virtual-audio.sh) are started once per run, in pytest_configure,
-because PortAudio enumerates devices when sounddevice is first imported. Tests that need audio use the
-`audio_devices` fixture: it skips with the reason when the devices are unavailable, unless
-VOICELIVE_REQUIRE_AUDIO=1 (as in CI), where it fails instead.
+The virtual devices come from the repository's own rig, `scripts/virtual-audio.sh` (a private PulseAudio
+with two null sinks); it is started once per run, in pytest_configure, because PortAudio lists devices
+when sounddevice is first imported. With PULSE_SERVER already set, that sound server is used as it is.
+Tests that need audio use the `audio_devices` fixture: it skips with the reason and the packages to install
+when the devices are unavailable, unless VOICELIVE_REQUIRE_AUDIO=1 (as in CI), where it fails instead.
 """
 
 from __future__ import annotations
 
+import ctypes.util
+import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-AUDIO_SCRIPT = Path(os.environ.get("VIRTUAL_AUDIO_SCRIPT", ROOT.parent / "shared" / "audio" / "virtual-audio.sh"))
+AUDIO_SCRIPT = Path(os.environ.get("VIRTUAL_AUDIO_SCRIPT", ROOT / "scripts" / "virtual-audio.sh"))
+INSTALL_AUDIO = "apt install pulseaudio pulseaudio-utils libportaudio2 libasound2-plugins"
+AUDIO_TOOLS = ("pulseaudio", "pactl", "pacat", "parec", "paplay")
 _audio_state: dict[str, object] = {"ok": False, "reason": "not started", "started_here": False}
+
+
+def _missing_audio_packages() -> str | None:
+    """Why the rig cannot run here, naming what to install; None when everything is there."""
+    missing = [tool for tool in AUDIO_TOOLS if shutil.which(tool) is None]
+    if missing:
+        return f"PulseAudio is not installed ({', '.join(missing)} not found); install it: {INSTALL_AUDIO}"
+    if ctypes.util.find_library("portaudio") is None:
+        return f"PortAudio is not installed (libportaudio2); install it: {INSTALL_AUDIO}"
+    return None
 
 
 def _start_virtual_audio() -> None:
     if os.environ.get("PULSE_SERVER"):
         _audio_state.update(ok=True, reason="already running")
         return
-    if not AUDIO_SCRIPT.exists():
-        _audio_state["reason"] = f"{AUDIO_SCRIPT} not found"
+    missing = _missing_audio_packages()
+    if missing:
+        _audio_state["reason"] = missing
         return
+    # One daemon per checkout by default, so two clones testing at once do not hear each other.
+    checkout = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]
+    os.environ.setdefault("VIRTUAL_AUDIO_DIR", str(Path(tempfile.gettempdir()) / f"voicelive-audio-{checkout}"))
     already = _daemon_running()
     try:
         out = subprocess.run(["bash", str(AUDIO_SCRIPT), "start"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        _audio_state["reason"] = f"virtual-audio.sh failed: {exc}"
+        _audio_state["reason"] = f"{AUDIO_SCRIPT.name} failed: {exc}"
         return
     if out.returncode != 0:
-        _audio_state["reason"] = f"virtual-audio.sh start failed: {out.stderr.strip()[-300:]}"
+        _audio_state["reason"] = f"{AUDIO_SCRIPT.name} start failed: {out.stderr.strip()[-300:]}"
         return
     for line in out.stdout.splitlines():
         if line.startswith("export ") and "=" in line:
@@ -56,6 +77,13 @@ def _daemon_running() -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     _start_virtual_audio()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that needs the sound devices carries the `audio` mark, so `-m "not audio"` selects the rest."""
+    for item in items:
+        if "audio_devices" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.audio)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -84,7 +112,7 @@ def audio_devices() -> None:
             if not any(d.max_input > 0 for d in list_devices()):
                 reason = "no input device"
         except AudioUnavailable as exc:
-            reason = str(exc)
+            reason = f"{exc} (install: {INSTALL_AUDIO})"
     if reason:
         if os.environ.get("VOICELIVE_REQUIRE_AUDIO") == "1":
             pytest.fail(f"audio devices required but unavailable: {reason}")

@@ -25,12 +25,12 @@ def speechlike(seconds: float = 1.5, *, level: float = 0.3, seed: int = 1) -> np
     phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
     voiced = sum(np.sin(k * phase) / k for k in range(1, 6))
     envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2
-    signal = voiced * envelope + 0.05 * rng.standard_normal(len(t))
+    signal: npt.NDArray[np.float64] = voiced * envelope + 0.05 * rng.standard_normal(len(t))
     ramp = SAMPLE_RATE // 50
     signal[:ramp] *= np.linspace(0, 1, ramp)
     signal[-ramp:] *= np.linspace(1, 0, ramp)
-    scaled: npt.NDArray[np.int16] = (signal / np.max(np.abs(signal)) * level * 32767).astype(np.int16)
-    return scaled
+    scaled: npt.NDArray[np.float64] = signal / np.max(np.abs(signal)) * level * 32767
+    return scaled.astype(np.int16)
 
 
 def silence(seconds: float) -> npt.NDArray[np.int16]:
@@ -141,3 +141,62 @@ class SoftwareSpeaker:
 
     def recording(self) -> npt.NDArray[np.int16]:
         return np.concatenate(self.played) if self.played else np.zeros(0, dtype=np.int16)
+
+
+class TmuxApp:
+    """The installed command in a real terminal (tmux), read the way a person reads it: the screen.
+
+    Every wait polls the screen for a condition, with a deadline, and fails with the last screen.
+    """
+
+    def __init__(self, command: str, *, env: dict[str, str] | None = None, size: tuple[int, int] = (100, 30)) -> None:
+        import uuid
+
+        self.name = "vl-" + uuid.uuid4().hex[:8]
+        env_args = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
+                        *env_args, command], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+                              text=True).stdout
+
+    def pid(self) -> int:
+        return int(subprocess.run(["tmux", "display", "-p", "-t", self.name, "#{pane_pid}"], capture_output=True,
+                                  text=True, check=True).stdout.strip())
+
+    def wait_for(self, predicate: Callable[[str], object], timeout: float = 20.0, what: str = "") -> str:
+        """Poll the screen until `predicate(screen)` is truthy; return that screen."""
+        deadline = time.monotonic() + timeout
+        screen = self.screen()
+        while not predicate(screen):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}:\n{screen}")
+            time.sleep(0.1)
+            screen = self.screen()
+        return screen
+
+    def wait_for_text(self, text: str, timeout: float = 20.0) -> str:
+        return self.wait_for(lambda screen: text in screen, timeout, repr(text))
+
+    def press(self, *keys: str) -> None:
+        """Send keys one per send-keys call, as a person types them."""
+        for key in keys:
+            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+
+    def type(self, text: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
+
+    def press_until(self, key: str, text: str, tries: int = 5, timeout: float = 3.0) -> str:
+        """Press `key` until `text` shows (a key pressed in the app's first seconds can be lost)."""
+        for _ in range(tries - 1):
+            self.press(key)
+            try:
+                return self.wait_for_text(text, timeout)
+            except AssertionError:
+                continue
+        self.press(key)
+        return self.wait_for_text(text, timeout)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False, capture_output=True)

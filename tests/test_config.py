@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, default_config_path, load_settings, read_toml, save_settings
+from app.config import ConfigError, Source, default_config_path, load_settings
 from app.protocol.session import SessionConfig
 
 
@@ -86,7 +84,8 @@ def test_user_config_file_is_found_in_the_platform_dir() -> None:
         ("", {}, {"VOICE_LIVE_MODEL": ""}, None),
     ],
 )
-def test_invalid_values_name_the_source_and_field(tmp_path: Path, toml: str, flags: dict, env: dict,
+def test_invalid_values_name_the_source_and_field(tmp_path: Path, toml: str, flags: dict[tuple[str, ...], object],
+                                                  env: dict[str, str],
                                                   fragment: str | None) -> None:
     path = _write(tmp_path / "c.toml", toml)
     if fragment is None:  # an empty variable is treated as unset, not as an error
@@ -104,19 +103,6 @@ def test_bad_toml_and_missing_config_are_one_sentence(tmp_path: Path) -> None:
         load_settings(config_path=_write(tmp_path / "bad.toml", "[connection\n"))
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(config_path=tmp_path / "missing.toml")
-
-
-def test_save_is_atomic_round_trips_and_keeps_the_key_out_unless_asked(tmp_path: Path) -> None:
-    settings = load_settings({("session", "turn_detection", "threshold"): 0.42},
-                             environ={"AZURE_VOICE_LIVE_API_KEY": "secret-key-xyz"})
-    path = save_settings(settings, tmp_path / "cfg" / "config.toml")
-    assert "secret-key-xyz" not in path.read_text()
-    assert [p.name for p in path.parent.iterdir()] == ["config.toml"]  # no temp file left behind
-    reloaded = load_settings(config_path=path, environ={})
-    assert reloaded.session == settings.session
-    save_settings(settings, path, save_key=True)
-    assert read_toml(path)["connection"]["api_key"] == "secret-key-xyz"
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
 def test_session_payload_is_what_the_service_expects() -> None:
@@ -145,3 +131,43 @@ def test_voice_as_bare_string_and_per_type_requirements() -> None:
     assert SessionConfig.model_validate({"voice": "alloy"}).voice.type == "openai"
     with pytest.raises(ValueError, match="endpoint_id"):
         SessionConfig.model_validate({"voice": {"type": "azure-custom", "name": "x"}})
+
+
+def test_each_value_remembers_its_source_and_the_endpoint_source_is_named(tmp_path: Path) -> None:
+    toml = _write(tmp_path / "c.toml", '[connection]\nmodel = "from-toml"\nendpoint = "https://toml/"\n')
+    dotenv = _write(tmp_path / ".env", "AZURE_VOICE_LIVE_ENDPOINT=https://dotenv/\n")
+    settings = load_settings({("audio", "jitter_ms"): 100}, config_path=toml, environ={}, dotenv_path=dotenv)
+    assert settings.endpoint_source == Source("dotenv", dotenv)
+    assert str(settings.endpoint_source) == f"the .env file {dotenv}" and settings.endpoint_source.label == ".env"
+    assert settings.source_of("connection", "model") == Source("file", toml)
+    assert settings.source_of("audio", "jitter_ms") == Source("flag")
+    assert settings.source_of("audio", "echo_gate").kind == "default"
+    env = load_settings(config_path=toml, environ={"AZURE_VOICE_LIVE_ENDPOINT": "https://env/"}, dotenv_path=dotenv)
+    assert env.endpoint_source == Source("env")
+    assert load_settings({("connection", "local"): True}, environ={}).endpoint_source == Source("emulator")
+    assert settings.config_path == toml and load_settings(environ={}).config_path == default_config_path()
+    assert settings.model_copy(update={"log_level": "DEBUG"}).endpoint_source == Source("dotenv", dotenv)
+
+
+def test_allow_insecure_comes_from_the_command_line_or_the_file_never_from_the_environment(tmp_path: Path) -> None:
+    toml = _write(tmp_path / "c.toml", "[connection]\nallow_insecure = true\n")
+    assert load_settings(config_path=toml, environ={}).connection.allow_insecure
+    assert load_settings({("connection", "allow_insecure"): True}, environ={}).connection.allow_insecure
+    dotenv = _write(tmp_path / ".env", "AZURE_VOICE_LIVE_ALLOW_INSECURE=1\nALLOW_INSECURE=true\n")
+    assert not load_settings(environ={"ALLOW_INSECURE": "1"}, dotenv_path=dotenv).connection.allow_insecure
+
+
+def test_a_device_index_may_be_a_toml_integer(tmp_path: Path) -> None:
+    toml = _write(tmp_path / "c.toml", "[audio]\ninput_device = 3\noutput_device = 0\n")
+    audio = load_settings(config_path=toml, environ={}).audio
+    assert (audio.input_device, audio.output_device) == ("3", "0")
+    with pytest.raises(ConfigError, match=r"audio\.input_device"):
+        load_settings(config_path=_write(tmp_path / "b.toml", "[audio]\ninput_device = true\n"), environ={})
+
+
+def test_false_switches_a_section_off_in_the_config_file(tmp_path: Path) -> None:
+    toml = _write(tmp_path / "c.toml", "[session]\nturn_detection = false\ninput_audio_noise_reduction = false\n"
+                  "[session.voice]\ntemperature = false\n")
+    session = load_settings(config_path=toml, environ={}).session
+    assert session.turn_detection is None and session.input_audio_noise_reduction is None
+    assert session.voice.temperature is None and session.input_audio_echo_cancellation is not None

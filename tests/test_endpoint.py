@@ -58,3 +58,44 @@ def test_credentials_repr_hides_the_secret() -> None:
 
 def test_host_of_drops_userinfo_and_path() -> None:
     assert host_of("wss://user:pw@h.example:443/voice-live/realtime?api-key=x") == "h.example:443"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fragment"),
+    [
+        ("https://res.services.ai.azure.com:99999/", "port 99999 is outside 1–65535"),
+        ("https://res.services.ai.azure.com:0/", "port 0 is outside 1–65535"),
+        ("https://res.services.ai.azure.com:http/", "port that is not a number"),
+        ("https://[::1", "not a valid URL"),
+        ("https://exa mple.com/", "not a valid host name"),
+        ("https://-bad-.example/", "not a valid host name"),
+        ("https://a..b/", "not a valid host name"),
+        ("https://:443/", "has no host"),
+    ],
+)
+def test_malformed_ports_and_hosts_are_one_sentence(endpoint: str, fragment: str) -> None:
+    with pytest.raises(EndpointError) as info:
+        realtime_url(endpoint, api_version="v", model="m")
+    message = str(info.value)
+    assert fragment in message and message.endswith(".") and "\n" not in message
+
+
+@pytest.mark.parametrize("endpoint", ["https://[::1]:8443/", "https://10.0.0.7/", "https://bücher.example/",
+                                      "https://my_host.internal/"])
+def test_unusual_but_valid_hosts_are_accepted(endpoint: str) -> None:
+    assert realtime_url(endpoint, api_version="v", model="m").startswith("wss://")
+
+
+@pytest.mark.parametrize("endpoint", ["http://res.services.ai.azure.com/", "ws://10.1.2.3:8765/",
+                                      "http://localhost.evil.example/", "http://127.0.0.1.nip.io/"])
+def test_plain_text_to_another_host_is_refused_unless_allowed(endpoint: str) -> None:
+    with pytest.raises(EndpointError) as info:
+        realtime_url(endpoint, api_version="v", model="m")
+    assert "--allow-insecure" in str(info.value) and "\n" not in str(info.value)
+    assert realtime_url(endpoint, api_version="v", model="m", allow_insecure=True).startswith("ws://")
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8765", "ws://127.3.4.5/", "http://localhost:1/",
+                                      "http://[::1]:8765/", "http://LOCALHOST./", "http://emu.localhost/"])
+def test_plain_text_to_this_machine_is_fine(endpoint: str) -> None:
+    assert realtime_url(endpoint, api_version="v", model="m").startswith("ws://")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.config import load_settings
+from app.config import default_config_path, load_settings
 from app.emulator.server import EmulatorOptions, EmulatorServer
 from app.logs import setup_logging
 from app.screens.settings import SettingsScreen
@@ -69,7 +69,7 @@ async def test_no_secret_in_any_file_or_on_screen(tmp_path: Path, isolated_home:
                 await pilot.press("s")
                 assert isinstance(app.screen, SettingsScreen)
                 await pilot.press("f3")
-                await pilot.pause(0.5)
+                await wait_for(default_config_path().exists, timeout=5)
                 await pilot.press("escape")
                 screens = [app.export_screenshot()]
                 await pilot.press("question_mark")

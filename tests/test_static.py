@@ -45,3 +45,20 @@ def test_styles_ship_in_the_wheel(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "app/styles.tcss" in names and "app/cli.py" in names
+
+
+def test_the_repository_needs_nothing_outside_itself() -> None:
+    """A fresh clone must run everything (the audio rig included) from its own files."""
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        pytest.skip("not a git checkout")
+    offenders = []
+    needles = ("../" + "shared", "shared" + "/audio")  # spelled apart so this file does not match itself
+    for name in out.stdout.splitlines():
+        path = ROOT / name
+        if path.suffix in {".svg", ".png", ".wav"} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if any(needle in text for needle in needles):
+            offenders.append(name)
+    assert offenders == []

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, load_settings, save_settings
+from app.config import ConfigError, load_settings
+from app.config_file import save_settings
 from app.protocol.session import SessionConfig
 from app.protocol.tools import FunctionToolDef, McpToolDef, StaticInterimResponse
 from app.tools.compose import session_with_tools, version_problems
@@ -65,8 +66,12 @@ def test_header_values_are_secrets_kept_out_of_repr_but_saved_as_written(tmp_pat
     settings = load_settings(config_path=_write(tmp_path), environ={}, dotenv_path=tmp_path / "none.env")
     assert "hdr-secret-42" in settings.secrets()
     assert "hdr-secret-42" not in repr(settings) and "hdr-secret-42" not in str(settings.mcp)
-    saved = save_settings(settings, tmp_path / "saved.toml")
+    td = settings.session.turn_detection
+    assert td is not None
+    settings.session = settings.session.model_copy(update={"turn_detection": td.model_copy(update={"threshold": 0.6})})
+    saved = save_settings(settings)  # a save writes what changed and keeps the [[mcp]] tables as they were
     again = load_settings(config_path=saved, environ={}, dotenv_path=tmp_path / "none.env")
+    assert again.session.turn_detection is not None and again.session.turn_detection.threshold == 0.6
     assert again.mcp == settings.mcp and again.mcp[0].headers["X-Api-Key"].get_secret_value() == "hdr-secret-42"
 
 

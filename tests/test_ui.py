@@ -256,7 +256,7 @@ async def test_settings_save_writes_the_config_file(tmp_path: Path) -> None:
         await wait_for(default_config_path().exists, timeout=5)
     saved = read_toml(default_config_path())
     assert saved["session"]["turn_detection"]["silence_duration_ms"] == 650
-    assert "api_key" not in saved["connection"]
+    assert "api_key" not in saved.get("connection", {})
 
 
 async def test_two_thousand_deltas_stream_without_falling_behind(tmp_path: Path) -> None:

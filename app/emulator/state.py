@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from app.audio import SAMPLE_RATE
 from app.emulator.audio_formats import G711_RATE
 from app.protocol.session import SessionConfig
+from app.protocol.validation import first_problem
 
 # Fields the service accepts that this emulator stores but does not act on.
 PASSTHROUGH = {
@@ -72,8 +73,8 @@ def apply_update(current: dict[str, Any], update: Any) -> dict[str, Any]:
     try:
         validated = SessionConfig.model_validate(candidate)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise SessionUpdateError(first["msg"], ".".join(["session", *param_path(first["loc"])])) from None
+        loc = exc.errors()[0]["loc"]  # the service names union members its own way (see param_path)
+        raise SessionUpdateError(first_problem(exc).phrase, ".".join(["session", *param_path(loc)])) from None
     # Store the normalised form of what was sent (explicit nulls stay null).
     normalised = validated.model_dump(mode="json", exclude_none=True)
     for key in update:

@@ -154,6 +154,7 @@ class ConversationScreen(Screen[None]):
 
     def on_endpoint_resolved(self, message: EndpointResolved) -> None:
         self.status.host, self.status.local, self.status.model = message.host, message.local, message.model
+        self.status.source = "" if message.local else message.source
 
     async def on_audio_mode_changed(self, message: AudioModeChanged) -> None:
         if message.reason:

@@ -19,6 +19,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
 from app.audio_control import AudioController
 from app.config import AudioSettings
+from app.files import WriteError
 from app.protocol import changes
 from app.protocol.session import SessionConfig
 from app.screens.settings_form import FIELDS, FieldSpec, FormError, build, values_from
@@ -180,8 +181,8 @@ class SettingsScreen(Screen[None]):
     async def _save(self, session: SessionConfig, audio: AudioSettings) -> None:
         try:
             path = await self.saver.save(session, audio)
-        except OSError as exc:
-            self.set_status(f"Applied, but not saved: {exc.strerror or exc}.", "error")
+        except WriteError as exc:
+            self.set_status(f"Applied, but not saved: {exc}", "error")
             return
         self.notify(f"Saved to {path}", title="Settings")
 

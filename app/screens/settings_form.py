@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from app.config import AudioSettings
 from app.protocol.session import SessionConfig, TurnDetection, quickstart_turn_detection
+from app.protocol.validation import first_problem
 
 Kind = Literal["text", "int", "float", "bool", "choice"]
 OFF = "off"
@@ -158,10 +159,9 @@ def build(values: dict[str, Any], base: SessionConfig, audio: AudioSettings) -> 
         session = SessionConfig.model_validate(data)
         new_audio = AudioSettings.model_validate(audio_data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(str(p) for p in first["loc"] if not str(p).startswith("function"))
+        problem = first_problem(exc)
+        loc = problem.loc
         field_id = next((f for n in range(len(loc), 0, -1) if (f := _LOC_TO_FIELD.get(loc[:n]))), "voice-name")
-        message = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
-        raise FormError(field_id, f"{BY_ID[field_id].label} {message}.") from None
+        raise FormError(field_id, problem.sentence(BY_ID[field_id].label)) from None
     return session, new_audio
 

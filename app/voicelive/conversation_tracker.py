@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.conversation import Conversation, WordTime
-from app.logs import OncePerKind
+from app.logs import WarningLimiter
 from app.protocol import client_events as ce
 from app.protocol import events as ev
 from app.voicelive import notices as nt
@@ -59,7 +59,7 @@ class ConversationTracker:
         self._first_audio_ms: dict[str, int] = {}
         self._user_speaking = False
         self._replay_pending = 0  # echoes of our own context replay still to come
-        self._warn = OncePerKind(log)
+        self._warn = WarningLimiter(log)
         self.handlers: dict[str, Callable[[Any], None]] = {
             "input_audio_buffer.speech_started": self._speech_started,
             "input_audio_buffer.speech_stopped": self._speech_stopped,
@@ -287,6 +287,9 @@ class ConversationTracker:
                 self.emit(nt.AssistantTurnEnded(turn.item_id, "incomplete", turn.text))
             elif turn.role == "user" and not turn.done:
                 self.conversation.finish(turn.item_id, "incomplete")
+
+    def flush_warnings(self) -> None:
+        self._warn.flush()
 
     @property
     def ignored(self) -> dict[str, int]:

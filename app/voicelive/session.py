@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from typing import Any, Protocol
 
 from app.conversation import Conversation
-from app.logs import OncePerKind
+from app.logs import WarningLimiter
 from app.protocol import client_events as ce
 from app.protocol import events as ev
 from app.protocol.session import SessionConfig
@@ -66,7 +66,7 @@ class VoiceLiveSession:
         self._device: AudioDevice | None = None
         self._expires_at: float | None = None
         self._event_seq = 0
-        self._warn = OncePerKind(log)
+        self._warn = WarningLimiter(log)
         self._last_error: tuple[str, str] | None = None
         self._error_repeats = 0
         self._error_seen_at = 0.0
@@ -134,6 +134,8 @@ class VoiceLiveSession:
 
     async def close(self) -> None:
         await self.connection.close()
+        self._warn.flush()  # what was held back is said once, with its count
+        self.tracker.flush_warnings()
 
     @property
     def running(self) -> bool:

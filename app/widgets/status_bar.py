@@ -43,6 +43,7 @@ class StatusBar(Widget):
     muted: reactive[bool] = reactive(False)
     audio: reactive[str] = reactive("audio")
     local: reactive[bool] = reactive(False)
+    source: reactive[str] = reactive("")  # where the endpoint came from (.env, config file, ...): a surprise shows
     attempt: reactive[int] = reactive(0)
     clock: bool = True  # snapshot tests switch the running clock off
 
@@ -80,6 +81,8 @@ class StatusBar(Widget):
         text.append(" │ ")
         text.append("emulator " if self.local else "Azure ", style=self._style("strong"))
         text.append(self.host, style=self._style("dim"))
+        if self.source:
+            text.append(f" ({self.source})", style=self._style("dim"))
         for value in (self.model, self.voice):
             if value:
                 text.append(" │ " + value)
