@@ -159,6 +159,26 @@ async def test_a_tool_that_raises_or_times_out_is_reported_and_the_session_goes_
     assert states == ["failed", "failed"]
 
 
+async def test_a_lost_connection_closes_the_prompt_and_ends_the_call(tmp_path: Path) -> None:
+    app = tool_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await connected(app)
+        await ask(app, "lookup order order_id=C-3")
+        first = server_of(app).sessions[-1]
+        assert server_of(app).drop_connections() == 1
+        await wait_for(lambda: not isinstance(app.screen, ApprovalScreen), timeout=10)  # withdrawn, unanswered
+        await wait_for(lambda: blocks(app)[0].call.state == "failed", timeout=10)
+        assert "connection was lost" in (blocks(app)[0].call.error or "")
+        await wait_for(lambda: server_of(app).sessions[-1] is not first and app.main.status.state == "connected",
+                       timeout=20)
+        app.control.send_text("hello again")
+        await wait_for(lambda: any(r.startswith("You typed: hello again") for r in replies(app)), timeout=15)
+        await pilot.press("y")  # a stray answer to the closed prompt changes nothing
+        assert received(app, "function_call_output") == [] and calls() == []
+        assert not [e for e in first.received if e["type"] == "conversation.item.create"
+                    and e["item"]["type"] == "function_call_output"]
+
+
 # ---------------------------------------------------------------------------------------------- MCP
 def _mcp(url: str, **extra: Any) -> dict[tuple[str, ...], Any]:
     return {("mcp",): [{"label": "encyclopaedia", "url": url, **extra}], ("tools", "modules"): []}
