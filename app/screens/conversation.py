@@ -131,7 +131,9 @@ class ConversationScreen(Screen[None]):
             seen.add(binding.id)
             description = LONG.get(binding.id, binding.description or binding.action)
             rows.append((self.app.get_key_display(binding), description))
-        rows += [("escape", "Leave the message prompt"), ("ctrl+p", "Command palette: every action, theme, export")]
+        rows += [("escape", "Leave the message prompt"), ("tab, enter", "Focus a tool call; open or close it"),
+                 ("y / n", "Approve or deny a tool call (when asked)"),
+                 ("ctrl+p", "Command palette: every action, theme, export")]
         self.app.push_screen(HelpScreen(rows))
 
     # ------------------------------------------------------------------ what the session reports
