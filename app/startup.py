@@ -11,18 +11,20 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from azure.core.credentials import AccessToken
 
 from app.config import Settings
-from app.emulator.options import EmulatorOptions
-from app.emulator.thread import EmulatorThread
 from app.protocol.endpoint import realtime_url
 from app.protocol.session import SessionConfig
 from app.tools.compose import session_with_tools, version_problems
 from app.tools.dispatch import ToolDispatch
 from app.tools.registry import ENTRY_POINT_GROUP, ToolRegistry, load_tools
 from app.tools.runner import ToolRunner
+
+if TYPE_CHECKING:
+    from app.emulator.thread import EmulatorThread
 
 
 @dataclass
@@ -76,6 +78,9 @@ class LocalToken:
 
 def local_emulator(settings: Settings) -> tuple[EmulatorThread, LocalToken | None]:
     """The emulator for `--local`, and for an agent the token it accepts (the app then connects with it)."""
+    from app.emulator.options import EmulatorOptions  # only `--local` needs the emulator loaded
+    from app.emulator.thread import EmulatorThread
+
     if not settings.agent.enabled:
         return EmulatorThread(), None
     token = LocalToken("local-agent-" + secrets.token_urlsafe(16))

@@ -126,8 +126,9 @@ async def tool_call_expanded(pilot: Pilot[int]) -> None:
 
 async def approval(pilot: Pilot[int]) -> None:
     await tool_call(pilot)
+    question = ApprovalRequest("call_2", NOTE.name, NOTE.arguments)
     await _post(pilot, nt.UserTurnAdded("u2"), nt.UserTranscribed("u2", "Remind me to call Aiko at half past nine."),
-                nt.ToolCallChanged(NOTE), nt.ToolApprovalRequested(ApprovalRequest("call_2", NOTE.name, NOTE.arguments)))
+                nt.ToolCallChanged(NOTE), nt.ToolApprovalRequested(question))
 
 
 async def muted(pilot: Pilot[int]) -> None:
