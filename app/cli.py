@@ -123,7 +123,7 @@ def _endpoint_problem(settings: Settings) -> str | None:
 
 def run_app(settings: Settings) -> int:
     from app.audio.engine import AudioEngine
-    from app.emulator.thread import EmulatorThread
+    from app.startup import local_emulator
     from app.tui import Services, VoiceLiveApp
 
     log_path = settings.log_file or default_log_path()
@@ -146,7 +146,7 @@ def run_app(settings: Settings) -> int:
     else:
         services.audio_error = "Audio is off (--no-audio): running in text mode; press t to type."
     if settings.connection.local:
-        services.emulator = EmulatorThread()
+        services.emulator, services.credential = local_emulator(settings)  # an agent: a token, not the key
     app = VoiceLiveApp(settings, services)
     app.run()
     code = app.return_code or 0

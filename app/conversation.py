@@ -25,6 +25,22 @@ class WordTime:
     text: str
 
 
+@dataclass(frozen=True)
+class ToolCallRecord:
+    """A tool call in its final state (done, failed or declined): what the transcript and exports keep."""
+
+    call_id: str
+    name: str
+    arguments: str
+    state: str  # done | failed | declined
+    result: str | None = None
+    error: str | None = None
+    duration_ms: int | None = None
+    kind: str = "function"  # function | mcp
+    server_label: str | None = None
+    response_id: str | None = None
+
+
 @dataclass
 class Turn:
     item_id: str
@@ -35,6 +51,7 @@ class Turn:
     interrupted_at_ms: int | None = None
     started_at: float = field(default_factory=time.time)
     words: list[WordTime] = field(default_factory=list)
+    tool_call: ToolCallRecord | None = None  # set on the entries `add_tool_call` makes (they have no text)
 
     @property
     def done(self) -> bool:
@@ -95,8 +112,23 @@ class Conversation:
         """Finish writing the transcript (bounded wait); True if every finished turn is on disk."""
         return self.transcript.close(timeout) if self.transcript is not None else True
 
+    def add_tool_call(self, item_id: str, record: ToolCallRecord) -> Turn:
+        """A finished tool call as an entry of its own, written to the transcript at once (one per call)."""
+        started = time.time() - (record.duration_ms or 0) / 1000
+        turn = self._by_id.get(item_id)
+        if turn is None:
+            turn = Turn(item_id=item_id, role="assistant", started_at=started)
+            self.turns.append(turn)
+            self._by_id[item_id] = turn
+        elif turn.done:
+            return turn  # recorded already
+        turn.tool_call = record
+        self.finish(item_id, "completed" if record.state == "done" else record.state)
+        return turn
+
     def replay_items(self) -> list[dict[str, Any]]:
-        """Completed turns as text items, for re-creating context on a new connection."""
+        """Completed turns as text items, for re-creating context on a new connection (tool-call entries have
+        no text and are not replayed)."""
         items = []
         for turn in self.turns:
             if not turn.done or not turn.text:

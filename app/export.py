@@ -8,6 +8,7 @@ a `WriteError` with one sentence to show; nothing here ends the app.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,7 @@ from typing import Literal
 import platformdirs
 
 from app import APP_NAME
-from app.conversation import Conversation, Turn
+from app.conversation import Conversation, ToolCallRecord, Turn
 from app.files import save_private
 
 ExportKind = Literal["markdown", "jsonl"]
@@ -31,9 +32,32 @@ def _when(turn: Turn) -> str:
     return time.strftime("%H:%M:%S", time.localtime(turn.started_at))
 
 
+def _fenced(text: str) -> str:
+    """A code block whose fence no run of backticks in `text` can close early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def _tool_call_lines(turn: Turn, call: ToolCallRecord) -> list[str]:
+    name = f"{call.server_label}.{call.name}" if call.server_label else call.name
+    outcome = {"done": "✓", "failed": "✗ failed", "declined": "⊘ declined"}.get(call.state, call.state)
+    took = f" · {call.duration_ms} ms" if call.duration_ms is not None else ""
+    lines = [f"**Tool call** · {_when(turn)} · `{name}` {outcome}{took}", "", "Arguments:", "",
+             _fenced(call.arguments or "{}"), ""]
+    if call.error:
+        lines += ["Error:", "", _fenced(call.error), ""]
+    elif call.result is not None:
+        lines += ["Result:", "", _fenced(call.result), ""]
+    return lines
+
+
 def to_markdown(conversation: Conversation, title: str = "Voice Live conversation") -> str:
     lines = [f"# {title}", ""]
     for turn in conversation.turns:
+        if turn.tool_call is not None:
+            lines += _tool_call_lines(turn, turn.tool_call)
+            continue
         text = turn.text.strip() or "…"
         note = ""
         if turn.interrupted_at_ms is not None:

@@ -43,6 +43,21 @@ class ConversationUpdated(SessionMessage):
     """A turn, a delta, speech detected, an error: something for the conversation log."""
 
 
+class ToolCallUpdated(SessionMessage):
+    """A tool call's newest state; it supersedes a queued older state of the same call."""
+
+    notice: nt.ToolCallChanged
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ToolCallUpdated) and message.notice.state.call_id == self.notice.state.call_id
+
+
+class ToolApprovalChanged(SessionMessage):
+    """A tool asks to run (the approval prompt opens), or its question was withdrawn (it closes)."""
+
+    notice: nt.ToolApprovalRequested | nt.ToolApprovalWithdrawn
+
+
 def message_for(notice: nt.Notice) -> SessionMessage:
     if isinstance(notice, nt.ConnectionChanged):
         return ConnectionStateChanged(notice)
@@ -50,18 +65,23 @@ def message_for(notice: nt.Notice) -> SessionMessage:
         return ConfigStateChanged(notice)
     if isinstance(notice, nt.MuteChanged):
         return MuteStateChanged(notice)
+    if isinstance(notice, nt.ToolCallChanged):
+        return ToolCallUpdated(notice)
+    if isinstance(notice, (nt.ToolApprovalRequested, nt.ToolApprovalWithdrawn)):
+        return ToolApprovalChanged(notice)
     return ConversationUpdated(notice)
 
 
 class EndpointResolved(Message):
     """Where the session will connect (host only: never the key), to which model, and who said so."""
 
-    def __init__(self, host: str, local: bool, model: str, source: str = "") -> None:
+    def __init__(self, host: str, local: bool, model: str, source: str = "", *, agent: str | None = None) -> None:
         super().__init__()
         self.host = host
         self.local = local
         self.model = model
         self.source = source  # where the endpoint came from: ".env", "config file", "command line", ...
+        self.agent = agent  # a Foundry agent replaces the model
 
 
 class AudioModeChanged(Message):

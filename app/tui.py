@@ -30,10 +30,11 @@ from app.conversation import Conversation
 from app.export import ExportKind, export_path, export_text, transcripts_dir, write_export
 from app.files import WriteError
 from app.messages import AudioModeChanged, ConnectionStateChanged, EndpointResolved, message_for
-from app.protocol.endpoint import EndpointError, host_of, realtime_url
+from app.protocol.endpoint import EndpointError, host_of
 from app.screens.conversation import ConversationScreen
 from app.screens.palette import palette_commands
 from app.settings_saver import SettingsSaver
+from app.startup import connection_url, session_setup
 from app.transcript import TranscriptWriter
 from app.voicelive import notices as nt
 from app.voicelive.auth import CredentialProvider, TokenCredential
@@ -84,9 +85,12 @@ class VoiceLiveApp(App[int]):
         self.services = services = services or Services()
         folder = Path(services.transcript_dir) if services.transcript_dir else transcripts_dir()
         self.transcript_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        setup = session_setup(settings)  # imports the user's tool modules; their problems become warnings
+        self.startup_warnings = setup.warnings
         transcript = TranscriptWriter(self.transcript_path, on_error=self._transcript_failed)
-        self.session = VoiceLiveSession(settings.session, self._notice, api_version=settings.connection.api_version,
-                                        conversation=Conversation(writer=transcript), muted=settings.audio.muted)
+        self.session = VoiceLiveSession(setup.config, self._notice, api_version=settings.connection.api_version,
+                                        conversation=Conversation(writer=transcript), muted=settings.audio.muted,
+                                        tools=setup.tools, agent=settings.agent.enabled)
         self.control = SessionThread(self.session)
         engine = services.engine
         self.audio = AudioController(engine, settings.audio, report=self._audio_report,
@@ -117,6 +121,8 @@ class VoiceLiveApp(App[int]):
             self.set_keymap(self.settings.keys)
         self.run_worker(self.control.run_forever, thread=True, group="session", name="session-thread")
         self.control.call(self.session.announce)
+        for warning in self.startup_warnings:
+            self.main.post_message(message_for(nt.Info(warning, "warning")))
         if self.services.autostart:
             self.connect()
         self.set_interval(0.5, self.audio.check)
@@ -140,15 +146,16 @@ class VoiceLiveApp(App[int]):
         endpoint = emulator.endpoint if emulator is not None else (conn.endpoint or "")
         api_key = emulator.api_key if emulator is not None else (
             conn.api_key.get_secret_value() if conn.api_key and conn.auth_mode == "key" else None)
+        if self.settings.agent.enabled:
+            api_key = None  # agents take Entra ID only (with --local, the emulator's token: cli.run_app)
         try:
-            url = realtime_url(endpoint, api_version=conn.api_version, model=conn.model,
-                               allow_insecure=conn.allow_insecure)
+            url = connection_url(self.settings, endpoint)
         except EndpointError as exc:
             self.exit(return_code=2, message=str(exc))
             return
         credentials = CredentialProvider(api_key=api_key, credential=self.services.credential, scope=conn.token_scope)
         self.main.post_message(EndpointResolved(host_of(url), emulator is not None, conn.model,
-                                                self.settings.endpoint_source.label))
+                                                self.settings.endpoint_source.label, agent=self.settings.agent.name))
         self.control.start(url, credentials)
         if not self.audio.running:
             await self.audio.open()

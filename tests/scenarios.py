@@ -13,8 +13,10 @@ from textual.pilot import Pilot
 
 from app.config import load_settings
 from app.messages import message_for
+from app.tools.call_state import ApprovalRequest, ToolCallState
 from app.tui import Services, VoiceLiveApp
 from app.voicelive import notices as nt
+from app.widgets.tool_call import ToolCallBlock
 from app.widgets.turn import AssistantTurn
 
 Scenario = Callable[[Pilot[int]], Awaitable[None]]
@@ -88,6 +90,47 @@ async def interrupted(pilot: Pilot[int]) -> None:
                 nt.UserTurnAdded("u3"))
 
 
+CLOCK = ToolCallState("call_1", "current_time", '{"timezone": "Asia/Tokyo"}', "done", item_id="fc_1",
+                      response_id="r1", duration_ms=3,
+                      result='{"timezone": "Asia/Tokyo", "date": "Friday 27 November 2026", "time": "21:07"}')
+DOCS = ToolCallState("mcp_1", "microsoft_docs_search", '{"query": "voice live function calling"}', "done",
+                     kind="mcp", server_label="docs", item_id="mcp_1", response_id="r1", duration_ms=840,
+                     result="Voice Live sends response.function_call_arguments.done; the client answers with a "
+                            "function_call_output item and asks for the next response.")
+NOTE = ToolCallState("call_2", "save_note", '{"text": "Call Aiko at 21:30", "title": "Tokyo"}',
+                     "awaiting_approval", item_id="fc_2", response_id="r3")
+TOOL_EXCHANGE = (
+    nt.UserTurnAdded("u1"),
+    nt.UserTranscribed("u1", "What time is it in Tokyo, and how does Voice Live call functions?"),
+    nt.ToolCallChanged(CLOCK.update(state="running", result=None, duration_ms=None)),
+    nt.ToolCallChanged(CLOCK),
+    nt.ToolCallChanged(DOCS),
+    nt.AssistantTurnStarted("a1", "r2"),
+    nt.AssistantTextDelta("a1", "It's **21:07** on Friday in Tokyo. Voice Live sends the call's arguments; "),
+    nt.AssistantTextDelta("a1", "the app runs the function and sends back its output."),
+    nt.AssistantTurnEnded("a1", "completed", "", first_audio_ms=655, audio_ms=6100),
+)
+
+
+async def tool_call(pilot: Pilot[int]) -> None:
+    await _connected(pilot)
+    await _post(pilot, *TOOL_EXCHANGE)
+
+
+async def tool_call_expanded(pilot: Pilot[int]) -> None:
+    await tool_call(pilot)
+    for block in pilot.app.screen.query(ToolCallBlock):
+        block.expanded = True
+    await settle(pilot)
+
+
+async def approval(pilot: Pilot[int]) -> None:
+    await tool_call(pilot)
+    question = ApprovalRequest("call_2", NOTE.name, NOTE.arguments)
+    await _post(pilot, nt.UserTurnAdded("u2"), nt.UserTranscribed("u2", "Remind me to call Aiko at half past nine."),
+                nt.ToolCallChanged(NOTE), nt.ToolApprovalRequested(question))
+
+
 async def muted(pilot: Pilot[int]) -> None:
     await idle(pilot)
     await pilot.press("m")
@@ -123,4 +166,5 @@ async def help_screen(pilot: Pilot[int]) -> None:
 SCENARIOS: dict[str, Scenario] = {
     "idle": idle, "mid_reply": mid_reply, "interrupted": interrupted, "muted": muted, "error": error,
     "settings": settings, "settings_invalid": settings_invalid, "help": help_screen,
+    "tool_call": tool_call, "tool_call_expanded": tool_call_expanded, "approval": approval,
 }

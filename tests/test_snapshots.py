@@ -8,6 +8,11 @@ What should be visible:
 * error — a service error and a rejected setting, inline, in red.
 * settings / settings_invalid — the form; with 1.5 as threshold, the field error and Apply disabled.
 * help — every binding.
+* tool_call — one assistant turn: two collapsed blocks (current_time ✓ 3 ms, docs.microsoft_docs_search ✓
+  840 ms) above the reply that quotes them.
+* tool_call_expanded — the same blocks open: pretty-printed arguments, then each result.
+* approval — the prompt over the conversation: "Run the tool save_note?", its arguments, Approve (y) /
+  Deny (n); behind it, save_note's block in a turn of its own, "? waiting for your answer" (amber edge).
 """
 
 from __future__ import annotations

@@ -150,7 +150,10 @@ def test_a_denied_mcp_call_and_a_lost_connection() -> None:
                                                            "server_label": "docs", "name": "search"})
     denied = dispatch.answer("apr_1", approve=False)
     assert _sent(denied)[0]["item"]["approve"] is False and _states(denied) == ["declined"]
-    assert dispatch.reset() == [Withdraw("apr_2")]
+    reset = dispatch.reset()
+    assert reset[0] == Withdraw("apr_2") and [(a.state.call_id, a.state.state) for a in reset[1:]
+                                              if isinstance(a, Show)] == [("apr_2", "failed")]
+    assert dispatch.reset() == []  # nothing is left to end twice
     assert dispatch.answer("apr_2", approve=True) == []
 
 

@@ -26,13 +26,21 @@ def _flatten(value: Any, prefix: Path, out: dict[Path, Any]) -> None:
 
 
 def diff(before: BaseModel, after: BaseModel) -> dict[Path, Any]:
-    """The leaves of `after` that differ from `before` (a section switched on or off is one leaf)."""
+    """The leaves of `after` that differ from `before` (a section switched on or off is one leaf, and so is
+    a section that became another kind of thing: its old fields must not linger)."""
+    old_tree, new_tree = before.model_dump(mode="json"), after.model_dump(mode="json")
     old: dict[Path, Any] = {}
     new: dict[Path, Any] = {}
-    _flatten(before.model_dump(mode="json"), (), old)
-    _flatten(after.model_dump(mode="json"), (), new)
+    _flatten(old_tree, (), old)
+    _flatten(new_tree, (), new)
     # A section switched off is one null leaf where the section's leaves were, so it is caught here too.
-    return {path: value for path, value in new.items() if old.get(path, _MISSING) != value}
+    changed = {path: value for path, value in new.items() if old.get(path, _MISSING) != value}
+    for key, section in new_tree.items():
+        previous = old_tree.get(key)
+        if isinstance(section, dict) and isinstance(previous, dict) and set(section) != set(previous):
+            changed = {path: value for path, value in changed.items() if path[0] != key}
+            changed[(key,)] = section
+    return changed
 
 
 def apply(model: M, changes: Mapping[Path, Any]) -> M:

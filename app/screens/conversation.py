@@ -24,12 +24,16 @@ from app.messages import (
     ConversationUpdated,
     EndpointResolved,
     MuteStateChanged,
+    ToolApprovalChanged,
+    ToolCallUpdated,
 )
 from app.protocol.changes import nudge
 from app.protocol.session import SessionConfig
+from app.screens.approvals import ApprovalQueue
 from app.screens.conversation_view import show_in_log
 from app.screens.help import LONG, HelpScreen
 from app.screens.settings import SettingsSaver, SettingsScreen
+from app.voicelive import notices as nt
 from app.voicelive.config_sync import ConfigChange
 from app.voicelive.session_thread import SessionThread
 from app.widgets.conversation_log import ConversationLog
@@ -65,6 +69,7 @@ class ConversationScreen(Screen[None]):
         self.out_meter = LevelMeter("out", speaker, id="out-meter")
         self.log_view = ConversationLog()
         self.prompt = MessagePrompt()
+        self.approvals = ApprovalQueue(lambda: self.app, control.answer_approval)
 
     def compose(self) -> ComposeResult:
         yield self.status
@@ -126,7 +131,9 @@ class ConversationScreen(Screen[None]):
             seen.add(binding.id)
             description = LONG.get(binding.id, binding.description or binding.action)
             rows.append((self.app.get_key_display(binding), description))
-        rows += [("escape", "Leave the message prompt"), ("ctrl+p", "Command palette: every action, theme, export")]
+        rows += [("escape", "Leave the message prompt"), ("tab, enter", "Focus a tool call; open or close it"),
+                 ("y / n", "Approve or deny a tool call (when asked)"),
+                 ("ctrl+p", "Command palette: every action, theme, export")]
         self.app.push_screen(HelpScreen(rows))
 
     # ------------------------------------------------------------------ what the session reports
@@ -150,11 +157,25 @@ class ConversationScreen(Screen[None]):
 
     @on(ConversationUpdated)
     async def _conversation_updated(self, message: ConversationUpdated) -> None:
+        if isinstance(message.notice, nt.SessionStarted) and message.notice.agent:
+            self.status.agent = message.notice.agent  # the name the service confirms
         await show_in_log(self.log_view, self.mic_meter, message.notice)
+
+    async def on_tool_call_updated(self, message: ToolCallUpdated) -> None:
+        await self.log_view.show_tool_call(message.notice.state)
+        self.log_view.follow()
+
+    def on_tool_approval_changed(self, message: ToolApprovalChanged) -> None:
+        notice = message.notice
+        if isinstance(notice, nt.ToolApprovalRequested):
+            self.approvals.ask(notice.request)
+        else:
+            self.approvals.withdraw(notice.request_id)
 
     def on_endpoint_resolved(self, message: EndpointResolved) -> None:
         self.status.host, self.status.local, self.status.model = message.host, message.local, message.model
         self.status.source = "" if message.local else message.source
+        self.status.agent = message.agent or ""
 
     async def on_audio_mode_changed(self, message: AudioModeChanged) -> None:
         if message.reason:

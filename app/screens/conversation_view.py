@@ -33,8 +33,9 @@ async def show_in_log(view: ConversationLog, mic: LevelMeter, notice: nt.Notice)
             shown = f"(transcription failed: {text})" if failed else text
             user_turn.set_text(shown, final=final, failed=failed)
             view.follow()
-        case nt.AssistantTurnStarted(item_id=item_id):
-            await view.add_assistant(item_id)
+        case nt.AssistantTurnStarted(item_id=item_id, response_id=response_id):
+            await view.add_assistant(item_id, response_id)
+            view.follow()
         case nt.AssistantTextDelta(item_id=item_id, delta=delta):
             reply = view.assistant_turn(item_id) or await view.add_assistant(item_id)
             await reply.append(delta)

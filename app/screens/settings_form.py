@@ -13,7 +13,9 @@ from pydantic import ValidationError
 
 from app.config import AudioSettings
 from app.protocol.session import SessionConfig, TurnDetection, quickstart_turn_detection
+from app.protocol.tools import StaticInterimResponse
 from app.protocol.validation import first_problem
+from app.tools.settings import InterimSettings
 
 Kind = Literal["text", "int", "float", "bool", "choice"]
 OFF = "off"
@@ -56,6 +58,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("output-device", "Output device", "text", "Devices"),
     FieldSpec("instructions", "Instructions", "text", "Model"),
     FieldSpec("transcription", "Input transcription model", "text", "Model", help="e.g. azure-speech; empty = off"),
+    FieldSpec("interim", "Interim responses", "choice", "Model", (OFF, "llm", "static"),
+              help="filler while a tool runs or a reply is slow (cascaded models)"),
 )
 BY_ID = {spec.id: spec for spec in FIELDS}
 
@@ -101,7 +105,22 @@ def values_from(session: SessionConfig, audio: AudioSettings) -> dict[str, Any]:
         "output-device": audio.output_device or "",
         "instructions": session.instructions,
         "transcription": session.input_audio_transcription.model if session.input_audio_transcription else "",
+        "interim": _interim_kind(session),
     }
+
+
+def _interim_kind(session: SessionConfig) -> str:
+    wire = session.interim_response
+    return OFF if wire is None else "static" if isinstance(wire, StaticInterimResponse) else "llm"
+
+
+def _interim(kind: str, base: SessionConfig) -> dict[str, Any] | None:
+    """The interim response the form chose: the one in effect if its kind did not change, else the defaults."""
+    if kind == OFF:
+        return None
+    wire = base.interim_response if _interim_kind(base) == kind else None
+    wire = wire or InterimSettings(enabled=True, kind="static" if kind == "static" else "llm").to_wire()
+    return wire.model_dump(mode="json", exclude_none=True) if wire is not None else None
 
 
 def _number(values: dict[str, Any], field_id: str, kind: type[int] | type[float]) -> Any:
@@ -150,6 +169,7 @@ def build(values: dict[str, Any], base: SessionConfig, audio: AudioSettings) -> 
         "input_audio_echo_cancellation": {"type": "server_echo_cancellation"} if values["echo"] else None,
         "input_audio_transcription": {"model": transcription} if transcription else None,
         "instructions": str(values["instructions"]),
+        "interim_response": _interim(str(values["interim"]), base),
     }
     audio_data = {**audio.model_dump(), "echo_gate": bool(values["echo-gate"]),
                   "jitter_ms": _number(values, "jitter", int),

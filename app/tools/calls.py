@@ -68,6 +68,12 @@ class ToolCalls:
         """`response.mcp_call.completed` or `.failed`: nothing to send but, in time, the follow-up."""
         return self._finish(item_id)
 
+    def mcp_declined(self) -> list[ce.ClientEvent]:
+        """The user declined an MCP call: the service will not make it, so the model is asked to go on (and
+        say so) once no response is active."""
+        self._follow_up_due = True
+        return self._flush()
+
     def response_done(self, response_id: str | None, status: str) -> list[ce.ClientEvent]:
         """`response.done`: the follow-up is due once every call of this response is answered."""
         if response_id is not None and self._active == response_id:

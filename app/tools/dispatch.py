@@ -67,6 +67,8 @@ class Say:
 
 
 Action = Send | Run | Show | Ask | Withdraw | Say
+FINAL = ("done", "failed", "declined")
+LOST = "The connection was lost before this call finished."
 
 
 class ToolDispatch:
@@ -179,7 +181,9 @@ class ToolDispatch:
             send = Send(ce.ItemCreate(item=ce.mcp_approval_response_item(request_id, approve=approve)))
             if approve:
                 return [send, *self._show(request_id, state="running")]
-            return [send, *self._show(request_id, state="declined", error="You declined this call.")]
+            declined = self._show(request_id, state="declined", error="You declined this call.")
+            self.states.pop(request_id, None)  # final: the service will not call it
+            return [send, *declined, *(Send(e) for e in self.calls.mcp_declined())]
         if approve:
             return [*self._show(request_id, state="running"), Run(request_id, request.name, request.arguments)]
         return self.finished(self.runner.refuse(request.name, request.arguments, call_id=request_id,
@@ -195,8 +199,11 @@ class ToolDispatch:
         return shown + [Send(e) for e in self.calls.call_finished(result)]
 
     def reset(self) -> list[Action]:
-        """The connection was lost: pending questions are void, pending calls forgotten."""
+        """The connection was lost: pending questions are void, pending calls end as failed and are forgotten
+        (a result that comes in later has nobody to go to)."""
         withdrawn: list[Action] = [Withdraw(request_id) for request_id in self._questions]
+        withdrawn += [Show(state.update(state="failed", error=LOST)) for state in self.states.values()
+                      if state.state not in FINAL]
         self._questions.clear()
         self._started.clear()
         self._alias.clear()

@@ -238,10 +238,11 @@ class ConversationTracker:
         if interrupted is not None:
             status = "cancelled"
             turn.interrupted_at_ms = interrupted
-        self.conversation.finish(item_id, status)
         heard = turn.heard_text(interrupted) if interrupted is not None and turn.words else None
+        full = turn.text
+        self.conversation.finish(item_id, status, heard)  # the transcript keeps what was heard, cut at a word
         audio_ms = self._audio.received_ms(item_id) if self._audio is not None else 0
-        self.emit(nt.AssistantTurnEnded(item_id, status, turn.text, interrupted, heard,
+        self.emit(nt.AssistantTurnEnded(item_id, status, full, interrupted, heard,
                                         self._first_audio_ms.pop(item_id, None), audio_ms))
 
     def _truncated(self, event: ev.ItemTruncated) -> None:

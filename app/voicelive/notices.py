@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from app.protocol.session import SessionConfig
+from app.tools.call_state import ApprovalRequest, ToolCallState
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ConnectionChanged(Notice):
 class SessionStarted(Notice):
     session_id: str
     model: str
+    agent: str | None = None  # the Foundry agent's name, when the session talks to one
 
 
 @dataclass(frozen=True)
@@ -121,3 +123,29 @@ class Info(Notice):
     message: str
     level: str = "information"
     extra: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------- tools (issue 14)
+@dataclass(frozen=True)
+class ToolCallChanged(Notice):
+    """A tool call is new or moved on (arguments complete, waiting for approval, running, a result).
+
+    A newer notice for the same `call_id` supersedes an older one (the UI may coalesce them).
+    """
+
+    state: ToolCallState
+
+
+@dataclass(frozen=True)
+class ToolApprovalRequested(Notice):
+    """A tool wants to run and the user must say yes or no (`VoiceLiveSession.answer_approval`); the session
+    goes on meanwhile."""
+
+    request: ApprovalRequest
+
+
+@dataclass(frozen=True)
+class ToolApprovalWithdrawn(Notice):
+    """A question that no longer needs an answer (the connection it belonged to was lost)."""
+
+    request_id: str

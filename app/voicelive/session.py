@@ -2,8 +2,9 @@
 
 It owns the connection state, the desired and confirmed configuration (`ConfigSync`), mute, and the
 attached audio; it wires a `ConnectionLoop` (sockets, reconnects), a `ConversationTracker` (turns and
-barge-in) and an `Outbox` (frame order). The UI changes it only through commands — `request`,
-`set_muted`, `attach_audio` / `detach_audio`, `send_text`, `interrupt`, `reconnect`, `close` — and
+barge-in), an `Outbox` (frame order) and, when the user has tools, a `ToolBridge` (function calls, MCP
+approvals). The UI changes it only through commands — `request`, `set_muted`, `attach_audio` /
+`detach_audio`, `send_text`, `interrupt`, `answer_approval`, `reconnect`, `close` — and
 learns what happened only through the notices it emits. A plain class with no Textual: it runs on
 whatever loop calls `run()` (its own thread in the app, see `SessionThread`; the test's loop in tests),
 and every command must be called on that loop.
@@ -22,7 +23,8 @@ from app.conversation import Conversation
 from app.logs import WarningLimiter
 from app.protocol import client_events as ce
 from app.protocol import events as ev
-from app.protocol.session import SessionConfig
+from app.protocol.session import SessionConfig, agent_payload
+from app.tools.dispatch import ToolDispatch
 from app.voicelive import notices as nt
 from app.voicelive.auth import CredentialProvider
 from app.voicelive.config_sync import ConfigChange, ConfigOutcome, ConfigSync
@@ -30,6 +32,7 @@ from app.voicelive.connection_loop import ConnectionHooks, ConnectionLoop
 from app.voicelive.conversation_tracker import AudioOutput, ConversationTracker
 from app.voicelive.outbox import Outbox
 from app.voicelive.reconnect import ReconnectPolicy
+from app.voicelive.tool_bridge import ToolBridge
 
 log = logging.getLogger(__name__)
 __all__ = ["AudioDevice", "AudioOutput", "VoiceLiveSession"]
@@ -47,9 +50,11 @@ class AudioDevice(Protocol):
 class VoiceLiveSession:
     def __init__(self, config: SessionConfig, emit: Callable[[nt.Notice], None], *, api_version: str | None = None,
                  conversation: Conversation | None = None, muted: bool = False,
-                 policy: ReconnectPolicy | None = None, planned_margin_s: float = 60.0) -> None:
+                 policy: ReconnectPolicy | None = None, planned_margin_s: float = 60.0,
+                 tools: ToolDispatch | None = None, agent: bool = False) -> None:
         self.emit = emit
         self.api_version = api_version
+        self.agent = agent  # a Foundry agent holds its own instructions: they are not sent
         self.conversation = conversation or Conversation()
         self.state = "idle"
         self.session_id: str | None = None
@@ -63,6 +68,7 @@ class VoiceLiveSession:
             state=self._connection_state, opened=self._opened, frame=self.handle_frame,
             lost=self._lost, busy=lambda: self.tracker.busy, expires_at=lambda: self._expires_at,
         ), policy=policy, planned_margin_s=planned_margin_s)
+        self.tools = ToolBridge(tools, self.outbox, emit, self.conversation) if tools is not None else None
         self._device: AudioDevice | None = None
         self._expires_at: float | None = None
         self._event_seq = 0
@@ -115,6 +121,11 @@ class VoiceLiveSession:
         """Stop the assistant now: flush playback, cancel the response, truncate what was not heard."""
         self.tracker.barge_in(send_cancel=True)
 
+    def answer_approval(self, request_id: str, approve: bool) -> None:
+        """The user's yes or no to a `ToolApprovalRequested`; a withdrawn or unknown request is ignored."""
+        if self.tools is not None:
+            self.tools.answer(request_id, approve)
+
     def submit_audio(self, block: bytes) -> None:
         """A captured 20 ms block (handed over with call_soon_threadsafe from the audio thread)."""
         self.outbox.put_audio(block)
@@ -134,6 +145,8 @@ class VoiceLiveSession:
 
     async def close(self) -> None:
         await self.connection.close()
+        if self.tools is not None:
+            await self.tools.close()
         self._warn.flush()  # what was held back is said once, with its count
         self.tracker.flush_warnings()
 
@@ -161,11 +174,16 @@ class VoiceLiveSession:
     def _lost(self) -> None:
         self.config.disconnected()
         self.tracker.connection_lost()
+        if self.tools is not None:
+            self.tools.connection_lost()
 
     def _send_update(self, config: SessionConfig) -> str:
         self._event_seq += 1
         event_id = f"update_{self._event_seq}"
-        self.outbox.put(ce.SessionUpdate(event_id=event_id, session=config.to_payload(self.api_version)).to_json())
+        payload = config.to_payload(self.api_version)
+        if self.agent:
+            payload = agent_payload(payload)
+        self.outbox.put(ce.SessionUpdate(event_id=event_id, session=payload).to_json())
         return event_id
 
     def _config_changed(self) -> None:
@@ -190,19 +208,23 @@ class VoiceLiveSession:
             self._warn.warn("unknown event type", event.type[:80])
             return
         handler = self._handlers.get(event.type) or self.tracker.handlers.get(event.type)
-        if handler is None:
-            return  # a known event this client has no use for (content parts, visemes, ...)
-        try:
-            handler(event)
-        except Exception:  # one bad event must never end the session
-            if self._warn.warn("handling an event failed", event.type):
-                log.exception("handling %s failed", event.type)
+        if handler is not None:  # else a known event this client has no use for (content parts, visemes, ...)
+            try:
+                handler(event)
+            except Exception:  # one bad event must never end the session
+                if self._warn.warn("handling an event failed", event.type):
+                    log.exception("handling %s failed", event.type)
+        if self.tools is not None:
+            self.tools.handle(event)  # function calls, MCP progress and approvals (it never raises)
 
     def _on_created(self, event: ev.SessionCreated) -> None:
         self.session_id = str(event.session.get("id", ""))
         expires = event.session.get("expires_at")
         self._expires_at = float(expires) if isinstance(expires, (int, float)) else None
-        self.emit(nt.SessionStarted(self.session_id, str(event.session.get("model", ""))))
+        agent = event.session.get("agent")
+        name = agent.get("name") if isinstance(agent, dict) else None
+        self.emit(nt.SessionStarted(self.session_id, str(event.session.get("model", "")),
+                                    str(name) if name else None))
 
     def _on_updated(self, event: ev.SessionUpdated) -> None:
         self.config.updated(event.event_id)

@@ -96,6 +96,10 @@ class SessionThread:
     def reconnect(self) -> None:
         self.call(self.session.reconnect)
 
+    def answer_approval(self, request_id: str, approve: bool) -> None:
+        """The user's answer to a tool approval prompt."""
+        self.call(self.session.answer_approval, request_id, approve)
+
     def attach_audio(self, device: AudioDevice) -> None:
         self.call(self.session.attach_audio, device)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
+from app.tools.call_state import ToolCallState
 from app.widgets.turn import AssistantTurn, NoticeLine, UserTurn
 
 
@@ -15,6 +16,7 @@ class ConversationLog(VerticalScroll):
     def __init__(self, max_widgets: int = 120) -> None:
         super().__init__(id="conversation-log")
         self._turns: dict[str, UserTurn | AssistantTurn] = {}
+        self._by_response: dict[str, AssistantTurn] = {}  # where a response's tool calls are shown
         self.max_widgets = max_widgets
         self.trimmed = 0
         self._last_notice: NoticeLine | None = None
@@ -29,8 +31,9 @@ class ConversationLog(VerticalScroll):
         excess = len(self.children) - self.max_widgets
         if excess > 0:
             old = list(self.children)[:excess]
-            for entry in old:
-                self._turns.pop(getattr(entry, "item_id", ""), None)
+            gone = set(old)
+            self._turns = {key: turn for key, turn in self._turns.items() if turn not in gone}
+            self._by_response = {key: turn for key, turn in self._by_response.items() if turn not in gone}
             self.trimmed += excess
             await self.remove_children(old)
         if follow:
@@ -58,14 +61,45 @@ class ConversationLog(VerticalScroll):
         await self._add(turn)
         return turn
 
-    async def add_assistant(self, item_id: str) -> AssistantTurn:
+    async def add_assistant(self, item_id: str, response_id: str | None = None) -> AssistantTurn:
+        """The reply `item_id`; right after a turn that only called tools, it continues that turn."""
         existing = self.assistant_turn(item_id)
         if existing is not None:
             return existing
-        turn = AssistantTurn(item_id)
+        last = self._last_turn()
+        if isinstance(last, AssistantTurn) and last.only_tool_calls:
+            last.begin_reply()
+            turn = last
+        else:
+            turn = AssistantTurn(item_id)
+            await self._add(turn)
         self._turns[item_id] = turn
-        await self._add(turn)
+        if response_id is not None:
+            self._by_response[response_id] = turn
         return turn
+
+    async def show_tool_call(self, call: ToolCallState) -> AssistantTurn:
+        """The call's block, inside the assistant turn of its response (a turn of its own if it has none)."""
+        turn = self._by_response.get(call.response_id) if call.response_id is not None else None
+        if turn is None and call.response_id is None:
+            last = self._last_turn()
+            turn = last if isinstance(last, AssistantTurn) else None
+        if turn is None:
+            key = f"tools:{call.response_id or call.call_id}"
+            turn = AssistantTurn(key, streaming=False)
+            self._turns[key] = turn
+            if call.response_id is not None:
+                self._by_response[call.response_id] = turn
+            await self._add(turn)
+        await turn.show_tool_call(call)
+        return turn
+
+    def _last_turn(self) -> UserTurn | AssistantTurn | None:
+        """The newest turn (notices between turns do not count)."""
+        for child in reversed(self.children):
+            if isinstance(child, (UserTurn, AssistantTurn)):
+                return child
+        return None
 
     async def add_notice(self, text: str, level: str = "information") -> None:
         self._last_notice = NoticeLine(text, level=level)
@@ -84,4 +118,5 @@ class ConversationLog(VerticalScroll):
 
     async def clear(self) -> None:
         self._turns.clear()
+        self._by_response.clear()
         await self.remove_children()

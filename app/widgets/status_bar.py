@@ -37,6 +37,7 @@ class StatusBar(Widget):
     detail: reactive[str] = reactive("")
     host: reactive[str] = reactive("")
     model: reactive[str] = reactive("")
+    agent: reactive[str] = reactive("")  # a Foundry agent's name: shown instead of the model
     voice: reactive[str] = reactive("")
     vad: reactive[str] = reactive("")
     pending: reactive[bool] = reactive(False)
@@ -83,7 +84,10 @@ class StatusBar(Widget):
         text.append(self.host, style=self._style("dim"))
         if self.source:
             text.append(f" ({self.source})", style=self._style("dim"))
-        for value in (self.model, self.voice):
+        if self.agent:
+            text.append(" │ ")
+            text.append(f"agent {self.agent}", style=self._style("strong"))
+        for value in (() if self.agent else (self.model,)) + (self.voice,):
             if value:
                 text.append(" │ " + value)
         if self.vad:

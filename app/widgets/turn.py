@@ -11,6 +11,9 @@ from textual.containers import Vertical
 from textual.widgets import Label, Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
+from app.tools.call_state import ToolCallState
+from app.widgets.tool_call import ToolCallBlock
+
 PLACEHOLDER = "…"
 
 
@@ -32,11 +35,14 @@ class UserTurn(Vertical):
 
 
 class AssistantTurn(Vertical):
-    def __init__(self, item_id: str) -> None:
-        super().__init__(classes="turn -assistant -streaming")
+    """The reply's text, and the tool calls its response made (compact blocks; see `show_tool_call`)."""
+
+    def __init__(self, item_id: str, *, streaming: bool = True) -> None:
+        super().__init__(classes="turn -assistant" + (" -streaming" if streaming else " -no-text"))
         self.item_id = item_id
         self.text = ""
         self._stream: MarkdownStream | None = None
+        self.tool_calls: dict[str, ToolCallBlock] = {}
 
     def compose(self) -> ComposeResult:
         yield Label("Assistant", classes="turn-heading")
@@ -47,7 +53,32 @@ class AssistantTurn(Vertical):
         """Whether everything received is on screen (the Markdown stream renders in the background)."""
         return not self.has_class("-streaming") or self.query_one(Markdown).source == self.text
 
+    @property
+    def only_tool_calls(self) -> bool:
+        """A turn made for a response that only called tools: the reply that follows belongs in it."""
+        return bool(self.tool_calls) and not self.text and not self.has_class("-streaming")
+
+    def begin_reply(self) -> None:
+        """The reply after this turn's tool calls streams in below them."""
+        self.add_class("-streaming")
+
+    async def show_tool_call(self, call: ToolCallState) -> None:
+        """Add the call's block (above the reply when no text came yet), or draw its newer state."""
+        block = self.tool_calls.get(call.call_id)
+        if block is not None:
+            block.show(call)
+            return
+        block = self.tool_calls[call.call_id] = ToolCallBlock(call)
+        body = self.query_one(Markdown)
+        if not self.text:
+            await self.mount(block, before=body)
+        else:
+            children = list(self.children)
+            below = [c for c in children[children.index(body) + 1:] if isinstance(c, ToolCallBlock)]
+            await self.mount(block, after=below[-1] if below else body)
+
     async def append(self, delta: str) -> None:
+        self.remove_class("-no-text")
         self.text += delta
         if self._stream is None:
             self._stream = Markdown.get_stream(self.query_one(Markdown))
@@ -69,12 +100,17 @@ class AssistantTurn(Vertical):
             return
         if interrupted_at_ms is not None:
             self.add_class("-interrupted")
-            await self.mount(Label(f"interrupted at {interrupted_at_ms / 1000:.1f} s", classes="turn-note"))
+            await self._note(Label(f"interrupted at {interrupted_at_ms / 1000:.1f} s", classes="turn-note"))
         elif status not in ("completed", ""):
             self.add_class("-interrupted")
-            await self.mount(Label(f"({status})", classes="turn-note"))
+            await self._note(Label(f"({status})", classes="turn-note"))
         if details:
-            await self.mount(Label(details, classes="turn-details"))
+            await self._note(Label(details, classes="turn-details"))
+
+    async def _note(self, label: Label) -> None:
+        """Each await may let the log trim or clear this turn: annotate it only while it is on screen."""
+        if self.is_attached:
+            await self.mount(label)
 
 
 class NoticeLine(Static):
