@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from app import APP_NAME
+from app.presets import Preset  # tuning (issue 13)
 from app.protocol.endpoint import ENTRA_SCOPE
 from app.protocol.session import NULLABLE, SessionConfig
 
@@ -92,6 +93,12 @@ class Settings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     keys: dict[str, str] = Field(default_factory=dict)
     """Key remapping: binding id -> key(s), e.g. {mute = "ctrl+m"}."""
+    # -- tuning (issue 13): models in app.presets --
+    presets: dict[str, Preset] = Field(default_factory=dict)
+    """Named turn-detection settings, `[presets.NAME]`; switch and compare them with p or the palette."""
+    push_to_talk: bool = False
+    """Start with turn detection off: the talk key (space) makes the turns (--push-to-talk)."""
+    # -- end tuning --
 
     @field_validator("log_level", mode="before")
     @classmethod

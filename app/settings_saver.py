@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from app.config import AudioSettings, Settings, save_settings
+from app.presets import Preset
 from app.protocol.session import SessionConfig
 
 
@@ -14,7 +15,15 @@ class SettingsSaver:
         self._settings = settings
         self._path = path
 
+    def remember_presets(self, presets: dict[str, Preset]) -> None:
+        """Presets saved meanwhile (app.presets writes them): a later save must not drop them."""
+        self._settings = self._settings.model_copy(update={"presets": presets})
+
     async def save(self, session: SessionConfig, audio: AudioSettings) -> Path:
         """Write atomically in a worker thread (an fsync can take a while); raises OSError on failure."""
-        self._settings = self._settings.model_copy(update={"session": session, "audio": audio})
+        manual = session.turn_detection is None  # TOML has no null: push-to-talk is its own setting
+        if manual:
+            session = session.model_copy(update={"turn_detection": self._settings.session.turn_detection})
+        self._settings = self._settings.model_copy(update={"session": session, "audio": audio,
+                                                           "push_to_talk": manual})
         return await asyncio.to_thread(save_settings, self._settings, self._path)
