@@ -25,10 +25,11 @@ from textual.screen import Screen
 
 from app.audio.engine import AudioEngine
 from app.audio_control import AudioController
-from app.config import Settings
+from app.config import Settings, default_config_path
 from app.conversation import Conversation
 from app.export import to_jsonl, to_markdown, transcripts_dir, write_atomic
 from app.messages import AudioModeChanged, ConnectionStateChanged, EndpointResolved, message_for
+from app.presets import PresetBook
 from app.protocol.endpoint import EndpointError, host_of, realtime_url
 from app.screens.conversation import ConversationScreen
 from app.screens.palette import palette_commands
@@ -82,7 +83,9 @@ class VoiceLiveApp(App[int]):
         self.services = services = services or Services()
         folder = Path(services.transcript_dir) if services.transcript_dir else transcripts_dir()
         self.transcript_path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-        self.session = VoiceLiveSession(settings.session, self._notice, api_version=settings.connection.api_version,
+        config = settings.session.model_copy(update={"turn_detection": None}) if settings.push_to_talk else (
+            settings.session)
+        self.session = VoiceLiveSession(config, self._notice, api_version=settings.connection.api_version,
                                         conversation=Conversation(self.transcript_path), muted=settings.audio.muted)
         self.control = SessionThread(self.session)
         engine = services.engine
@@ -90,7 +93,9 @@ class VoiceLiveApp(App[int]):
                                      unavailable=services.audio_error,
                                      capture_loop=self.control.loop, sink=self.session.submit_audio,
                                      attach=self.control.attach_audio, detach=self.control.detach_audio)
-        self.main = ConversationScreen(self.control, self.audio, SettingsSaver(settings),
+        saver = SettingsSaver(settings)
+        book = PresetBook(settings.presets, default_config_path(), saved=saver.remember_presets)
+        self.main = ConversationScreen(self.control, self.audio, saver, book,
                                        mic=engine.input_level if engine else None,
                                        speaker=engine.output_level if engine else None)
         self._quitting = False

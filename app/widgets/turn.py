@@ -37,6 +37,8 @@ class AssistantTurn(Vertical):
         self.item_id = item_id
         self.text = ""
         self._stream: MarkdownStream | None = None
+        self._timing: Label | None = None
+        self.timing_text = ""
 
     def compose(self) -> ComposeResult:
         yield Label("Assistant", classes="turn-heading")
@@ -69,12 +71,24 @@ class AssistantTurn(Vertical):
             return
         if interrupted_at_ms is not None:
             self.add_class("-interrupted")
-            await self.mount(Label(f"interrupted at {interrupted_at_ms / 1000:.1f} s", classes="turn-note"))
+            note = Label(f"interrupted at {interrupted_at_ms / 1000:.1f} s", classes="turn-note")
+            await self.mount(note, before=self._timing)
         elif status not in ("completed", ""):
             self.add_class("-interrupted")
-            await self.mount(Label(f"({status})", classes="turn-note"))
+            await self.mount(Label(f"({status})", classes="turn-note"), before=self._timing)
         if details:
-            await self.mount(Label(details, classes="turn-details"))
+            await self.mount(Label(details, classes="turn-details", markup=False), before=self._timing)
+
+    async def set_timing(self, text: str) -> None:
+        """The turn's timeline (detection, stop, reply audible…), under the other details; updated in place."""
+        if text == self.timing_text or not self.is_attached:
+            return
+        self.timing_text = text
+        if self._timing is None:
+            self._timing = Label(text, classes="turn-details turn-timing", markup=False)
+            await self.mount(self._timing)
+        else:
+            self._timing.update(text)
 
 
 class NoticeLine(Static):
