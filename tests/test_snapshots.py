@@ -8,6 +8,12 @@ What should be visible:
 * error — a service error and a rejected setting, inline, in red.
 * settings / settings_invalid — the form; with 1.5 as threshold, the field error and Apply disabled.
 * help — every binding.
+* timeline — the strip under the meters (last end-of-turn latencies, medians for the live setting, the
+  interrupted and cut-off counts in amber), the reply's details with its usage and timeline (d), tokens in
+  the status line, the turn detection marked ✓ (confirmed).
+* presets — the comparison: saved presets and an unsaved setting side by side, the live one marked ●.
+* push_to_talk — "push-to-talk ✓ │ TALKING (space sends)", the mic meter's TALK, space in the footer
+  instead of the threshold and silence keys.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ LONG = {
     "interrupt": "Interrupt the assistant (speaking over it works too)",
     "mute": "Mute or unmute the microphone",
     "type": "Type a message instead of speaking",
-    "details": "Show latency and duration under each reply",
+    "details": "Details under each reply: latency, audio, tokens and the turn's timeline",
     "reopen-audio": "Reopen the audio devices (after one vanished)",
     "reconnect": "Reconnect now (also after giving up)",
     "talk": "Push-to-talk: tap to talk, tap again to send (or hold it while you speak)",

@@ -28,7 +28,7 @@ def palette_commands(app: VoiceLiveApp) -> Iterator[SystemCommand]:
          lambda: app.action_export("jsonl")),
         ("view: switch theme", "Toggle between the dark and light theme", app.action_switch_theme),
         ("view: clear log", "Remove the turns from the screen (the transcript keeps them)", main.log_view.clear),
-        ("view: turn details", "Show latency and duration under each reply", main.action_toggle_details),
+        ("view: turn details", "Latency, tokens and the turn's timeline under each reply", main.action_toggle_details),
         ("view: help", "Every key binding", main.action_help),
         ("preset: compare", "Medians of your turns per turn-detection setting, side by side", main.action_presets),
         ("preset: save the live settings as…", "Name the turn detection in use now as a preset",

@@ -35,7 +35,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("voice-temperature", "Voice temperature", "float", "Voice", help="0–1, HD voices; empty = default"),
     FieldSpec("vad-type", "Turn detection", "choice", "Turn detection",
               (OFF, "server_vad", "azure_semantic_vad", "azure_semantic_vad_en", "azure_semantic_vad_multilingual"),
-              help="off: push to talk — hold or tap space to talk, tap again to send"),
+              help="off = push to talk: space makes the turns"),
     FieldSpec("vad-threshold", "Threshold", "float", "Turn detection", help="0–1; higher needs louder speech"),
     FieldSpec("vad-prefix", "Prefix padding (ms)", "int", "Turn detection"),
     FieldSpec("vad-silence", "Silence duration (ms)", "int", "Turn detection", help="pause that ends your turn"),
