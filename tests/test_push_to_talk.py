@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.emulator.server import EmulatorServer
+from app.protocol.events import ErrorDetail
 from app.protocol.session import SessionConfig
 from app.voicelive import notices as nt
+from app.voicelive.push_to_talk import refusal_sentence
 from tests.helpers import speechlike, wait_for
 from tests.session_harness import SessionHarness
 
@@ -79,3 +81,10 @@ async def test_talk_keys_do_nothing_but_say_so_while_turn_detection_is_on(emulat
         h.session.talk_end()
         assert "Push-to-talk is off" in h.of(nt.Info)[-1].message
         assert "input_audio_buffer.clear" not in _kinds(h.emulated.received)
+
+
+def test_a_refused_commit_is_one_sentence_whatever_the_reason() -> None:
+    empty = refusal_sentence(ErrorDetail(code="input_audio_buffer_commit_empty", message="Buffer is empty."))
+    other = refusal_sentence(ErrorDetail(code="server_error", message="Something broke."))
+    assert empty == "Nothing was sent to answer: the service found no audio in your turn (Buffer is empty)."
+    assert other == "Your turn was not sent: the service refused it (Something broke)."

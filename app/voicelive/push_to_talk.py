@@ -66,5 +66,7 @@ class PushToTalk:
 
 def refusal_sentence(error: ErrorDetail) -> str:
     """The service's reason, in one sentence that says what it means for the user."""
-    reason = (error.message or "the buffer was empty").strip().rstrip(".")
-    return f"Nothing was sent to answer: the service found no audio in your turn ({reason})."
+    reason = (error.message or "no reason given").strip().rstrip(".")
+    if error.code == EMPTY_COMMIT_CODE or "empty" in reason.lower():
+        return f"Nothing was sent to answer: the service found no audio in your turn ({reason})."
+    return f"Your turn was not sent: the service refused it ({reason})."
