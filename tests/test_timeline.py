@@ -154,3 +154,18 @@ def test_usage_is_parsed_tolerantly_and_summed() -> None:
     assert odd == Usage()
     assert (usage + usage).output_audio == 600
     assert [short_count(n) for n in (999, 1234, 123456)] == ["999", "1.2k", "123k"]
+
+
+def test_blocks_held_back_by_a_busy_loop_keep_their_place_in_time() -> None:
+    detector = BlockSpeechDetector(hangover_s=0.3)
+    blocks = [part[start : start + 480] for part in (silence(0.2), speechlike(0.5), silence(0.6))
+              for start in range(0, len(part), 480)]
+    events = []
+    for n, block in enumerate(blocks):
+        captured_end = 100.0 + (n + 1) * 0.02
+        arrived = 101.1 if 30 <= n < 55 else captured_end  # a 0.6 s stall from the end of the speech on
+        event = detector.feed(block.tobytes(), arrived)
+        if event is not None:
+            events.append(event)
+    assert [e.kind for e in events] == ["start", "stop"]
+    assert abs(events[0].at - 100.2) < 0.025 and abs(events[1].at - 100.7) < 0.025

@@ -88,7 +88,9 @@ async def test_the_timeline_times_a_spoken_turn_and_its_medians_follow_the_silen
         short = await one_turn(1)
         log.info("silence 300 ms: %s", short.describe())
         assert short.detection_ms is not None and short.stop_ms is not None and short.end_of_turn_ms is not None
-        assert short.stop_ms >= 300  # the emulator waits out the silence window before it says stopped
+        # The emulator waits out the 300 ms window before it says stopped; the end of speech is estimated from
+        # when mic blocks reached the session, which a loaded machine delays by a few tens of ms.
+        assert short.stop_ms >= 200
         strip = str(app.main.strip.render())
         assert f"eot {short.end_of_turn_ms}" in strip and "det " in strip
         await pilot.press("d")

@@ -46,11 +46,14 @@ class BlockSpeechDetector:
     """Energy onset/end detection over the 20 ms blocks the session is handed.
 
     Speech starts at the first of two consecutive 10 ms windows above `gate_dbfs` and ends when nothing
-    was above it for `hangover_s`; `at` is when the loud part began or was last heard, estimated from the
-    block's arrival time (the capture callback hands a block over as soon as it is complete).
+    was above it for `hangover_s`; `at` is when the loud part began or was last heard, on the stream's own
+    clock: blocks reach the session late by varying amounts (a busy loop holds them back) but never early,
+    so the least delayed block anchors the clock and the samples counted since place every other one.
     """
 
     WINDOW = SAMPLE_RATE // 100  # 10 ms
+    RESYNC_S = 1.0  # a block this much later than the clock says: a gap in the stream (mute, a reopened device)
+    CREEP_S = 0.0002  # per block: the anchor follows a slow clock drift (10 ms a second at most)
 
     def __init__(self, gate_dbfs: float = -40.0, hangover_s: float = 0.3) -> None:
         self.gate = (10.0 ** (gate_dbfs / 20.0) * 32768.0) ** 2  # mean square, int16 units
@@ -58,6 +61,8 @@ class BlockSpeechDetector:
         self.speaking = False
         self._last_loud = 0.0
         self._previous_loud = False
+        self._anchor: float | None = None  # monotonic time of the stream's first sample, as estimated
+        self._stream_s = 0.0  # audio seen since the anchor
 
     def feed(self, block: bytes, arrived_at: float) -> DerivedSpeech | None:
         samples = np.frombuffer(block, dtype="<i2")
@@ -66,7 +71,8 @@ class BlockSpeechDetector:
             return None
         frames = samples[: windows * self.WINDOW].astype(np.float32).reshape(windows, self.WINDOW)
         loud = np.mean(frames * frames, axis=1) > self.gate
-        block_start = arrived_at - len(samples) / SAMPLE_RATE
+        block_start = self._block_start(arrived_at, len(samples) / SAMPLE_RATE)
+        block_end = block_start + len(samples) / SAMPLE_RATE
         if loud.any():
             self._last_loud = block_start + (int(np.flatnonzero(loud)[-1]) + 1) * self.WINDOW / SAMPLE_RATE
         onset = self._onset(loud)
@@ -76,10 +82,20 @@ class BlockSpeechDetector:
                 return None
             self.speaking = True
             return DerivedSpeech("start", block_start + max(onset, 0) * self.WINDOW / SAMPLE_RATE)
-        if arrived_at - self._last_loud >= self.hangover_s:
+        if block_end - self._last_loud >= self.hangover_s:
             self.speaking = False
             return DerivedSpeech("stop", self._last_loud)
         return None
+
+    def _block_start(self, arrived_at: float, seconds: float) -> float:
+        candidate = arrived_at - seconds - self._stream_s  # the stream's start, if this block was not delayed
+        if self._anchor is None or candidate < self._anchor or candidate - self._anchor > self.RESYNC_S:
+            self._anchor, self._stream_s = arrived_at - seconds, 0.0
+        else:
+            self._anchor += min(candidate - self._anchor, self.CREEP_S)
+        start = self._anchor + self._stream_s
+        self._stream_s += seconds
+        return start
 
     def _onset(self, loud: np.ndarray) -> int | None:
         """The first window of two loud ones in a row (a click is not speech); -1 if it began in the last block."""
