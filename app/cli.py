@@ -67,6 +67,8 @@ def _run_parser() -> argparse.ArgumentParser:
     audio.add_argument("--echo-gate", action="store_true", default=None,
                        help="do not send mic audio quieter than what is playing (speakers without headphones)")
     audio.add_argument("--jitter-ms", type=int, metavar="MS", help="audio buffered before a reply plays (default 80)")
+    audio.add_argument("--push-to-talk", action="store_true", default=None,  # tuning (issue 13)
+                       help="turn detection off: hold or tap space to talk, tap again to send")
     other = parser.add_argument_group("files")
     other.add_argument("--config", type=Path, metavar="PATH", help="settings file (TOML)")
     other.add_argument("--log-file", type=Path, metavar="PATH", help=f"log file (default {default_log_path()})")
@@ -95,6 +97,7 @@ def _flags(args: argparse.Namespace) -> dict[tuple[str, ...], Any]:
         ("audio", "input_file"): args.input_file,
         ("audio", "output_file"): args.output_file,
         ("audio", "echo_gate"): args.echo_gate,
+        ("push_to_talk",): args.push_to_talk,  # tuning (issue 13)
         ("log_file",): args.log_file,
         ("log_level",): args.log_level,
     }

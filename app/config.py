@@ -21,6 +21,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from app import APP_NAME
+from app.presets import Preset  # tuning (issue 13)
 from app.protocol.endpoint import ENTRA_SCOPE
 from app.protocol.session import NULLABLE, SessionConfig
 from app.protocol.validation import error_sentence
@@ -142,6 +143,12 @@ class Settings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     keys: dict[str, str] = Field(default_factory=dict)
     """Key remapping: binding id -> key(s), e.g. {mute = "ctrl+m"}."""
+    # -- tuning (issue 13): models in app.presets --
+    presets: dict[str, Preset] = Field(default_factory=dict)
+    """Named turn-detection settings, `[presets.NAME]`; switch and compare them with p or the palette."""
+    push_to_talk: bool = False
+    """Start with turn detection off: the talk key (space) makes the turns (--push-to-talk)."""
+    # -- end tuning --
     tools: ToolsSettings = Field(default_factory=ToolsSettings)
     mcp: list[McpServerSettings] = Field(default_factory=list)
     agent: AgentSettings = Field(default_factory=AgentSettings)

@@ -39,6 +39,24 @@ class MuteStateChanged(SessionMessage):
     notice: nt.MuteChanged
 
 
+class TalkStateChanged(SessionMessage):
+    """Push-to-talk on or off, and whether the user is talking."""
+
+    notice: nt.TalkChanged
+
+
+class TimelineUpdated(SessionMessage):
+    """The last turns' timings and the medians per turn-detection setting."""
+
+    notice: nt.TimelineChanged
+
+
+class UsageUpdated(SessionMessage):
+    """Tokens used in the session so far."""
+
+    notice: nt.UsageChanged
+
+
 class ConversationUpdated(SessionMessage):
     """A turn, a delta, speech detected, an error: something for the conversation log."""
 
@@ -69,6 +87,12 @@ def message_for(notice: nt.Notice) -> SessionMessage:
         return ToolCallUpdated(notice)
     if isinstance(notice, (nt.ToolApprovalRequested, nt.ToolApprovalWithdrawn)):
         return ToolApprovalChanged(notice)
+    if isinstance(notice, nt.TalkChanged):
+        return TalkStateChanged(notice)
+    if isinstance(notice, nt.TimelineChanged):
+        return TimelineUpdated(notice)
+    if isinstance(notice, nt.UsageChanged):
+        return UsageUpdated(notice)
     return ConversationUpdated(notice)
 
 

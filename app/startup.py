@@ -44,7 +44,10 @@ def session_setup(settings: Settings, *, base_dir: Path | None = None) -> Sessio
         loaded = load_tools(wanted.modules, policies=wanted.policies, base_dir=base_dir,
                             entry_point_group=ENTRY_POINT_GROUP if wanted.entry_points else None)
         registry, warnings = loaded.registry, list(loaded.problems)
-    config = session_with_tools(settings.session, registry=registry, mcp=settings.mcp, interim=settings.interim)
+    session = settings.session
+    if settings.push_to_talk:  # TOML has no null: push-to-talk is its own setting, turn detection off
+        session = session.model_copy(update={"turn_detection": None})
+    config = session_with_tools(session, registry=registry, mcp=settings.mcp, interim=settings.interim)
     warnings += version_problems(config, settings.connection.api_version)
     # Always a dispatch, even without tools of our own: an agent's or a stray call still gets an answer.
     return SessionSetup(config, ToolDispatch(registry, ToolRunner(registry, timeout_s=wanted.timeout_s)), warnings)

@@ -30,6 +30,7 @@ from app.conversation import Conversation
 from app.export import ExportKind, export_path, export_text, transcripts_dir, write_export
 from app.files import WriteError
 from app.messages import AudioModeChanged, ConnectionStateChanged, EndpointResolved, message_for
+from app.presets import PresetBook
 from app.protocol.endpoint import EndpointError, host_of
 from app.screens.conversation import ConversationScreen
 from app.screens.palette import palette_commands
@@ -97,7 +98,9 @@ class VoiceLiveApp(App[int]):
                                      unavailable=services.audio_error,
                                      capture_loop=self.control.loop, sink=self.session.submit_audio,
                                      attach=self.control.attach_audio, detach=self.control.detach_audio)
-        self.main = ConversationScreen(self.control, self.audio, SettingsSaver(settings),
+        saver = SettingsSaver(settings)
+        book = PresetBook(settings.presets, settings.config_path)
+        self.main = ConversationScreen(self.control, self.audio, saver, book,
                                        mic=engine.input_level if engine else None,
                                        speaker=engine.output_level if engine else None)
         self._quitting = False

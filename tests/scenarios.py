@@ -13,9 +13,13 @@ from textual.pilot import Pilot
 
 from app.config import load_settings
 from app.messages import message_for
+from app.protocol.session import TurnDetection, quickstart_turn_detection
+from app.protocol.turn_labels import turn_key, turn_label
 from app.tools.call_state import ApprovalRequest, ToolCallState
 from app.tui import Services, VoiceLiveApp
 from app.voicelive import notices as nt
+from app.voicelive.timeline import TurnTiming, summarize
+from app.voicelive.usage import Usage
 from app.widgets.tool_call import ToolCallBlock
 from app.widgets.turn import AssistantTurn
 
@@ -163,8 +167,55 @@ async def help_screen(pilot: Pilot[int]) -> None:
     await pilot.pause(0.3)
 
 
+QUICK = quickstart_turn_detection()
+PATIENT = QUICK.model_copy(update={"silence_duration_ms": 500})
+
+
+def _turn(td: TurnDetection, reply: str | None, eot: int, det: int, stop: int, *, cut: bool = False,
+          interrupted: bool = False) -> TurnTiming:
+    return TurnTiming(turn_key(td), turn_label(td), None, reply, det, stop, stop + 6, eot, eot - 95, 2300,
+                      interrupted, cut)
+
+
+TURNS = (
+    _turn(PATIENT, None, 905, 250, 540), _turn(PATIENT, None, 960, 270, 560),
+    _turn(QUICK, None, 655, 310, 230, cut=True), _turn(QUICK, None, 590, 240, 250, interrupted=True),
+    _turn(QUICK, "a1", 612, 260, 235),
+)
+TIMELINE = nt.TimelineChanged(TURNS, (summarize(list(TURNS[:2])), summarize(list(TURNS[2:]))), turn_key(QUICK))
+
+
+async def timeline(pilot: Pilot[int]) -> None:
+    await _connected(pilot)
+    usage = Usage(input_tokens=412, output_tokens=1310, input_audio=380, output_audio=1180, output_text=130)
+    ended = nt.AssistantTurnEnded("a1", "completed", "", first_audio_ms=412, audio_ms=5200, usage=usage)
+    await _post(pilot, *EXCHANGE[:-1], ended, TIMELINE, nt.UsageChanged(usage, 1))
+    await pilot.press("d")
+    await settle(pilot)
+
+
+async def presets(pilot: Pilot[int]) -> None:
+    await timeline(pilot)
+    app = pilot.app
+    assert isinstance(app, VoiceLiveApp)
+    from app.presets import Preset
+
+    app.main.book.presets = {"quick": Preset(turn_detection=QUICK), "ptt": Preset(turn_detection=None)}
+    await pilot.press("p")
+    await pilot.pause(0.3)
+
+
+async def push_to_talk(pilot: Pilot[int]) -> None:
+    await _connected(pilot)
+    app = pilot.app
+    assert isinstance(app, VoiceLiveApp)
+    config = app.settings.session.model_copy(update={"turn_detection": None})
+    await _post(pilot, *EXCHANGE, nt.ConfigChanged(config, config, pending=False), nt.TalkChanged(True, True))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "idle": idle, "mid_reply": mid_reply, "interrupted": interrupted, "muted": muted, "error": error,
     "settings": settings, "settings_invalid": settings_invalid, "help": help_screen,
     "tool_call": tool_call, "tool_call_expanded": tool_call_expanded, "approval": approval,
+    "timeline": timeline, "presets": presets, "push_to_talk": push_to_talk,
 }

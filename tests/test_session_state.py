@@ -7,14 +7,10 @@ confirms slowly), not what the session says about itself.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
 
 from app.emulator.server import EmulatorServer
 from app.protocol.changes import nudge
@@ -25,62 +21,13 @@ from app.voicelive.auth import CredentialProvider
 from app.voicelive.reconnect import ReconnectPolicy
 from app.voicelive.session import VoiceLiveSession
 from tests.helpers import wait_for
+from tests.scripted_service import SlowService, serve_slowly
 from tests.session_harness import SessionHarness
-
-
-class SlowService:
-    """A scripted service on 127.0.0.1 that confirms each `session.update` after `delay_s`, without
-    blocking further frames, and records when each update arrived and each confirmation left."""
-
-    def __init__(self, delay_s: float = 0.15, refuse_threshold_above: float = 1.0) -> None:
-        self.delay_s = delay_s
-        self.refuse_above = refuse_threshold_above
-        self.events: list[tuple[float, str, dict[str, Any]]] = []  # (time, "in"/"out", event)
-        self.port = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def _confirm(self, ws: ServerConnection, event: dict[str, Any]) -> None:
-        await asyncio.sleep(self.delay_s)
-        threshold = (event["session"].get("turn_detection") or {}).get("threshold", 0.0)
-        if threshold > self.refuse_above:
-            reply: dict[str, Any] = {"type": "error", "error": {
-                "type": "invalid_request_error", "code": "invalid_value", "message": "threshold too high for us",
-                "param": "session.turn_detection.threshold", "event_id": event.get("event_id")}}
-        else:
-            reply = {"type": "session.updated", "event_id": "srv", "session": event["session"]}
-        self.events.append((time.monotonic(), "out", reply))
-        await ws.send(json.dumps(reply))
-
-    async def _handler(self, ws: ServerConnection) -> None:
-        await ws.send(json.dumps({"type": "session.created", "session": {"id": "sess_slow", "model": "gpt-4o"}}))
-        async for frame in ws:
-            event = json.loads(frame)
-            self.events.append((time.monotonic(), "in", event))
-            if event["type"] == "session.update":
-                task = asyncio.create_task(self._confirm(ws, event))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-
-    def most_in_flight(self) -> int:
-        """The most updates that had arrived without a confirmation or refusal having left, at any moment."""
-        in_flight = most = 0
-        for _, direction, event in sorted(self.events, key=lambda e: e[0]):
-            if direction == "in" and event["type"] == "session.update":
-                in_flight += 1
-                most = max(most, in_flight)
-            elif direction == "out":
-                in_flight -= 1
-        return most
-
-    def updates(self) -> list[dict[str, Any]]:
-        return [e for _, d, e in self.events if d == "in" and e["type"] == "session.update"]
 
 
 @pytest.fixture
 async def slow_service() -> AsyncIterator[SlowService]:
-    service = SlowService()
-    async with serve(service._handler, "127.0.0.1", 0) as server:
-        service.port = next(iter(server.sockets)).getsockname()[1]
+    async with serve_slowly(SlowService()) as service:
         yield service
 
 

@@ -13,6 +13,12 @@ What should be visible:
 * tool_call_expanded — the same blocks open: pretty-printed arguments, then each result.
 * approval — the prompt over the conversation: "Run the tool save_note?", its arguments, Approve (y) /
   Deny (n); behind it, save_note's block in a turn of its own, "? waiting for your answer" (amber edge).
+* timeline — the strip under the meters (last end-of-turn latencies, medians for the live setting, the
+  interrupted and cut-off counts in amber), the reply's details with its usage and timeline (d), tokens in
+  the status line, the turn detection marked ✓ (confirmed).
+* presets — the comparison: saved presets and an unsaved setting side by side, the live one marked ●.
+* push_to_talk — "push-to-talk ✓ │ TALKING (space sends)", the mic meter's TALK, space in the footer
+  instead of the threshold and silence keys.
 """
 
 from __future__ import annotations

@@ -2,18 +2,20 @@
 
 It shows what the session reports (its messages carry the whole state; nothing is read back from a
 widget) and turns keys into commands on the session. It keeps the UI's mirror of the session's state —
-desired configuration, mute — only to know what a key should ask for next.
+desired configuration, mute, push-to-talk, the timeline — only to know what a key should ask for next.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from app.audio_control import AudioController
@@ -24,22 +26,30 @@ from app.messages import (
     ConversationUpdated,
     EndpointResolved,
     MuteStateChanged,
+    TalkStateChanged,
+    TimelineUpdated,
     ToolApprovalChanged,
     ToolCallUpdated,
+    UsageUpdated,
 )
+from app.presets import PresetBook
 from app.protocol.changes import nudge
-from app.protocol.session import SessionConfig
+from app.protocol.session import SessionConfig, TurnDetection
+from app.protocol.turn_labels import turn_key, turn_label
 from app.screens.approvals import ApprovalQueue
-from app.screens.conversation_view import show_in_log
+from app.screens.conversation_view import show_in_log, show_timings
 from app.screens.help import LONG, HelpScreen
+from app.screens.presets import PresetsScreen
 from app.screens.settings import SettingsSaver, SettingsScreen
+from app.screens.talk_key import TalkKey
 from app.voicelive import notices as nt
 from app.voicelive.config_sync import ConfigChange
 from app.voicelive.session_thread import SessionThread
 from app.widgets.conversation_log import ConversationLog
 from app.widgets.level_meter import LevelMeter, LevelSource
 from app.widgets.prompt import MessagePrompt
-from app.widgets.status_bar import StatusBar, short_vad, short_voice
+from app.widgets.status_bar import StatusBar, short_voice
+from app.widgets.timeline_strip import TimelineStrip
 
 
 class ConversationScreen(Screen[None]):
@@ -53,20 +63,28 @@ class ConversationScreen(Screen[None]):
         Binding("right_square_bracket", "nudge_threshold(0.05)", "Thr+", key_display="]", id="threshold-up"),
         Binding("left_curly_bracket", "nudge_silence(-100)", "Sil−", key_display="{", id="silence-down"),
         Binding("right_curly_bracket", "nudge_silence(100)", "Sil+", key_display="}", id="silence-up"),
+        Binding("space", "talk", "Talk", id="talk"),
+        Binding("p", "presets", "Presets", show=False, id="presets"),
         Binding("d", "toggle_details", "Turn details", show=False, id="details"),
     ]
 
-    def __init__(self, control: SessionThread, audio: AudioController, saver: SettingsSaver, *,
+    def __init__(self, control: SessionThread, audio: AudioController, saver: SettingsSaver, book: PresetBook, *,
                  mic: LevelSource | None, speaker: LevelSource | None) -> None:
         super().__init__(id="conversation")
         self.control = control
         self.audio = audio
         self.saver = saver
+        self.book = book
         self.desired: SessionConfig | None = None  # the session's desired configuration, as last reported
         self.muted = False
+        self.push_to_talk = False
+        self.talk_key = TalkKey()
+        self._talk_timer: Timer | None = None
+        self.timeline: nt.TimelineChanged | None = None
         self.status = StatusBar()
         self.mic_meter = LevelMeter("mic", mic, id="mic-meter")
         self.out_meter = LevelMeter("out", speaker, id="out-meter")
+        self.strip = TimelineStrip()
         self.log_view = ConversationLog()
         self.prompt = MessagePrompt()
         self.approvals = ApprovalQueue(lambda: self.app, control.answer_approval)
@@ -76,11 +94,20 @@ class ConversationScreen(Screen[None]):
         with Horizontal(id="meters"):
             yield self.mic_meter
             yield self.out_meter
+        yield self.strip
         yield self.log_view
         yield self.prompt
         yield Footer(compact=True, show_command_palette=False)
 
     # ------------------------------------------------------------------ keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers the talk key with push-to-talk, and the threshold and silence keys without it."""
+        if action == "talk":
+            return self.push_to_talk
+        if action in ("nudge_threshold", "nudge_silence"):
+            return not self.push_to_talk
+        return True
+
     def action_toggle_mute(self) -> None:
         self.control.set_muted(not self.muted)
 
@@ -115,6 +142,36 @@ class ConversationScreen(Screen[None]):
         if not outcome.applied and outcome.reason and not outcome.queued:
             self.notify(outcome.reason, severity="warning", timeout=4)
 
+    def action_talk(self) -> None:
+        """Space: tap to start, tap to send; held, it talks until released (see `TalkKey`)."""
+        press = self.talk_key.press(time.monotonic())
+        if press == "start":
+            self.control.talk_start()
+        elif press == "hold":
+            if self._talk_timer is not None:
+                self._talk_timer.stop()
+            self._talk_timer = self.set_timer(self.talk_key.repeat_gap_s, self._talk_due)
+
+    def _talk_due(self) -> None:
+        self._talk_timer = None
+        if self.talk_key.due(time.monotonic()):
+            self.control.talk_end()
+
+    def action_presets(self, save_first: bool = False) -> None:
+        timeline = self.timeline
+        summaries = timeline.summaries if timeline else ()
+        current = self.desired.turn_detection if self.desired else None
+        self.app.push_screen(PresetsScreen(self.book, summaries=summaries, current_key=turn_key(current),
+                                           current=current, use=self.use_turn_detection, save_first=save_first))
+
+    def use_preset(self, name: str) -> None:
+        self.use_turn_detection(self.book.presets[name].turn_detection)
+
+    def use_turn_detection(self, td: TurnDetection | None) -> None:
+        """Switch to a preset's turn detection; the status bar shows it pending until the service confirms."""
+        self._request(lambda config: config.model_copy(update={"turn_detection": td}))
+        self.notify(f"Turn detection: {self.book.name_for(turn_key(td)) or turn_label(td)}", timeout=2)
+
     def action_open_settings(self) -> None:
         if self.desired is None:
             self.notify("The session is still starting; try again in a moment.", severity="warning")
@@ -131,6 +188,10 @@ class ConversationScreen(Screen[None]):
             seen.add(binding.id)
             description = LONG.get(binding.id, binding.description or binding.action)
             rows.append((self.app.get_key_display(binding), description))
+        for off in self.BINDINGS:  # keys switched off in this mode (talk, or the nudges): listed, marked
+            if isinstance(off, Binding) and off.id not in seen:
+                mode = "with push-to-talk" if off.id == "talk" else "with turn detection on"
+                rows.append((self.app.get_key_display(off), f"{LONG.get(off.id or '', off.description)} ({mode})"))
         rows += [("escape", "Leave the message prompt"), ("tab, enter", "Focus a tool call; open or close it"),
                  ("y / n", "Approve or deny a tool call (when asked)"),
                  ("ctrl+p", "Command palette: every action, theme, export")]
@@ -148,9 +209,30 @@ class ConversationScreen(Screen[None]):
         self.desired = config = notice.desired
         self.status.voice = short_voice(config.voice.name)
         td = config.turn_detection
-        self.status.vad = f"{short_vad(td.type)} {td.threshold:.2f} {td.silence_duration_ms}ms" if td else "VAD off"
+        self.status.vad = turn_label(td)
         self.status.pending = notice.pending
         self.mic_meter.threshold = td.threshold if td else None
+
+    def on_talk_state_changed(self, message: TalkStateChanged) -> None:
+        notice = message.notice
+        if notice.push_to_talk != self.push_to_talk:
+            self.push_to_talk = notice.push_to_talk
+            self.refresh_bindings()
+        if not notice.talking:
+            self.talk_key.reset()
+        self.status.talk = ("talking" if notice.talking else "idle") if notice.push_to_talk else ""
+        self.mic_meter.talking = notice.talking if notice.push_to_talk else None
+
+    async def on_timeline_updated(self, message: TimelineUpdated) -> None:
+        notice = self.timeline = message.notice
+        self.strip.show(notice.turns, notice.summaries, notice.current)
+        await show_timings(self.log_view, notice.turns)
+        screen = self.app.screen
+        if isinstance(screen, PresetsScreen):
+            screen.show(notice.summaries, notice.current, self.desired.turn_detection if self.desired else None)
+
+    def on_usage_updated(self, message: UsageUpdated) -> None:
+        self.status.tokens = message.notice.total.total
 
     def on_mute_state_changed(self, message: MuteStateChanged) -> None:
         self.muted = self.status.muted = self.mic_meter.muted = message.notice.muted

@@ -1,8 +1,9 @@
-"""How each conversation notice appears: turns, streaming text, speech, errors, notes."""
+"""How each conversation notice appears: turns, streaming text, speech, errors, notes, turn timings."""
 
 from __future__ import annotations
 
 from app.voicelive import notices as nt
+from app.voicelive.timeline import TurnTiming
 from app.widgets.conversation_log import ConversationLog
 from app.widgets.level_meter import LevelMeter
 
@@ -15,7 +16,17 @@ def details_line(notice: nt.AssistantTurnEnded) -> str:
         parts.append(f"{notice.audio_ms / 1000:.1f} s of audio")
     if notice.interrupted_at_ms is not None:
         parts.append(f"interrupted at {notice.interrupted_at_ms / 1000:.2f} s")
+    if notice.usage is not None:
+        parts.append(notice.usage.describe())
     return " · ".join(parts) or "no audio"
+
+
+async def show_timings(view: ConversationLog, turns: tuple[TurnTiming, ...]) -> None:
+    """Each reply's turn timeline goes under it, with the other details (shown with `d`)."""
+    for timing in turns:
+        reply = view.assistant_turn(timing.reply_item) if timing.reply_item else None
+        if reply is not None:
+            await reply.set_timing(timing.describe())
 
 
 async def show_in_log(view: ConversationLog, mic: LevelMeter, notice: nt.Notice) -> None:

@@ -18,14 +18,21 @@ LONG = {
     "interrupt": "Interrupt the assistant (speaking over it works too)",
     "mute": "Mute or unmute the microphone",
     "type": "Type a message instead of speaking",
-    "details": "Show latency and duration under each reply",
+    "details": "Details under each reply: latency, audio, tokens and the turn's timeline",
     "reopen-audio": "Reopen the audio devices (after one vanished)",
     "reconnect": "Reconnect now (also after giving up)",
+    "talk": "Push-to-talk: tap to talk, tap again to send (or hold it while you speak)",
+    "presets": "Presets: compare your turns per turn-detection setting, switch, save",
 }
 
 ABOUT = (
     "Speak to talk; the assistant answers when you pause. Speaking over it interrupts it, as does i.\n"
-    "The mic meter's yellow bar is the turn-detection threshold: speech must rise above it."
+    "The mic meter's yellow bar is the turn-detection threshold: speech must rise above it.\n"
+    "With turn detection off (settings, a preset or --push-to-talk) space makes the turns: tap it to talk and "
+    "again to send, or hold it while you speak (terminals do not report a key's release, so a held key is "
+    "recognised by its repeats and sends 0.15 s after you let go).\n"
+    "The line under the meters times your turns: eot is end of your speech → reply audible (d shows each "
+    "turn's timeline, p compares settings)."
 )
 
 

@@ -22,7 +22,8 @@ from app.config import AudioSettings
 from app.files import WriteError
 from app.protocol import changes
 from app.protocol.session import SessionConfig
-from app.screens.settings_form import FIELDS, FieldSpec, FormError, build, values_from
+from app.screens.settings_form import FIELDS, FieldSpec, FormError, build, choice_label, values_from
+from app.screens.voice_picker import VoicePicker
 from app.settings_saver import SettingsSaver
 from app.voicelive.config_sync import ConfigOutcome
 from app.voicelive.session_thread import SessionThread
@@ -35,6 +36,7 @@ class SettingsScreen(Screen[None]):
         Binding("escape", "close", "Close", id="settings-close"),
         Binding("f2", "apply", "Apply", id="settings-apply"),
         Binding("f3", "save", "Save", id="settings-save"),
+        Binding("f4", "pick_voice", "Voices", id="settings-voices"),
     ]
 
     def __init__(self, control: SessionThread, audio: AudioController, saver: SettingsSaver,
@@ -68,6 +70,7 @@ class SettingsScreen(Screen[None]):
         with Horizontal(id="settings-buttons"):
             yield Button("Apply (F2)", id="apply", variant="primary", compact=True)
             yield Button("Save (F3)", id="save", compact=True)
+            yield Button("Voices (F4)", id="voices", compact=True)
             yield Button("Close (Esc)", id="close", compact=True)
         yield Footer()
 
@@ -76,7 +79,8 @@ class SettingsScreen(Screen[None]):
         if spec.kind == "bool":
             return Switch(id=spec.id)
         if spec.kind == "choice":
-            return Select([(c, c) for c in spec.choices], id=spec.id, allow_blank=False, compact=True)
+            return Select([(choice_label(spec.id, c), c) for c in spec.choices], id=spec.id, allow_blank=False,
+                          compact=True)
         restrict = {"int": r"-?[0-9]*", "float": r"-?[0-9]*\.?[0-9]*"}.get(spec.kind)
         return Input(id=spec.id, restrict=restrict, compact=True)
 
@@ -188,6 +192,20 @@ class SettingsScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_pick_voice(self) -> None:
+        """The searchable voice list; what it returns goes into the form, which validates it as typed text."""
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is not None:
+                voice_type, name = choice
+                self.query_one("#voice-type", Select).value = voice_type
+                self.query_one("#voice-name", Input).value = name
+        name, kind = self.query_one("#voice-name", Input).value, self.query_one("#voice-type", Select).value
+        self.app.push_screen(VoicePicker(name, str(kind)), chosen)
+
+    @on(Button.Pressed, "#voices")
+    def _voices_pressed(self) -> None:
+        self.action_pick_voice()
 
     @on(Button.Pressed, "#apply")
     def _apply_pressed(self) -> None:

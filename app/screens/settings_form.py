@@ -37,7 +37,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("voice-name", "Voice name", "text", "Voice", help="e.g. en-US-Ava:DragonHDLatestNeural, alloy"),
     FieldSpec("voice-temperature", "Voice temperature", "float", "Voice", help="0–1, HD voices; empty = default"),
     FieldSpec("vad-type", "Turn detection", "choice", "Turn detection",
-              (OFF, "server_vad", "azure_semantic_vad", "azure_semantic_vad_en", "azure_semantic_vad_multilingual")),
+              (OFF, "server_vad", "azure_semantic_vad", "azure_semantic_vad_en", "azure_semantic_vad_multilingual"),
+              help="off = push to talk: space makes the turns"),
     FieldSpec("vad-threshold", "Threshold", "float", "Turn detection", help="0–1; higher needs louder speech"),
     FieldSpec("vad-prefix", "Prefix padding (ms)", "int", "Turn detection"),
     FieldSpec("vad-silence", "Silence duration (ms)", "int", "Turn detection", help="pause that ends your turn"),
@@ -62,6 +63,11 @@ FIELDS: tuple[FieldSpec, ...] = (
               help="filler while a tool runs or a reply is slow (cascaded models)"),
 )
 BY_ID = {spec.id: spec for spec in FIELDS}
+CHOICE_LABELS = {("vad-type", OFF): "off (push to talk)"}  # (field, value) → what the list shows
+
+
+def choice_label(field_id: str, value: str) -> str:
+    return CHOICE_LABELS.get((field_id, value), value)
 
 # pydantic error locations → the field that shows the error
 _LOC_TO_FIELD = {

@@ -26,6 +26,7 @@ from app.protocol import client_events as ce
 from app.protocol import events as ev
 from app.voicelive import notices as nt
 from app.voicelive.outbox import Outbox
+from app.voicelive.usage import Usage
 
 log = logging.getLogger(__name__)
 MAX_TURN_CHARS = 100_000  # a turn's text beyond this is cut (a misbehaving server must not fill memory)
@@ -57,6 +58,7 @@ class ConversationTracker:
         self._cancel_sent_for: str | None = None
         self._turn_ended_at: float | None = None  # when the user's last turn ended (for latency)
         self._first_audio_ms: dict[str, int] = {}
+        self._audio_started_for: str | None = None  # the last item whose first audio was announced
         self._user_speaking = False
         self._replay_pending = 0  # echoes of our own context replay still to come
         self._warn = WarningLimiter(log)
@@ -121,6 +123,7 @@ class ConversationTracker:
         if self.conversation.get(event.item_id) is None:
             self.conversation.add(event.item_id, "user")
             self.emit(nt.UserTurnAdded(event.item_id))
+        self.emit(nt.InputCommitted(event.item_id))
 
     def _item_created(self, event: ev.ItemCreated) -> None:
         item = event.item
@@ -204,6 +207,9 @@ class ConversationTracker:
         self._assistant_item = event.item_id
         if event.item_id not in self._first_audio_ms and self._turn_ended_at is not None:
             self._first_audio_ms[event.item_id] = round((time.monotonic() - self._turn_ended_at) * 1000)
+        if event.item_id != self._audio_started_for:  # deltas of one item arrive together
+            self._audio_started_for = event.item_id
+            self.emit(nt.ReplyAudioStarted(event.item_id))
         if self._audio is not None:
             self._audio.write(event.item_id, np.frombuffer(pcm, dtype="<i2"))
 
@@ -220,6 +226,9 @@ class ConversationTracker:
         if self._active_response == event.response_id or event.response_id is None:
             self._active_response = None
         status = event.status or "completed"
+        usage = Usage.from_response(event.response)
+        if usage is not None:
+            self.emit(nt.ResponseUsage(event.response_id, usage))
         for turn in self.conversation.turns:  # a spoken turn whose transcript never came is still a turn
             if turn.role == "user" and not turn.done:
                 self.conversation.finish(turn.item_id, "completed")
@@ -228,9 +237,9 @@ class ConversationTracker:
         for item in event.response.get("output", []) or []:
             item_id = item.get("id") if isinstance(item, dict) else None
             if isinstance(item_id, str):
-                self._end_assistant_turn(item_id, status)
+                self._end_assistant_turn(item_id, status, usage)
 
-    def _end_assistant_turn(self, item_id: str, status: str) -> None:
+    def _end_assistant_turn(self, item_id: str, status: str, usage: Usage | None = None) -> None:
         turn = self.conversation.get(item_id)
         if turn is None or turn.role != "assistant" or turn.done:
             return
@@ -243,7 +252,7 @@ class ConversationTracker:
         self.conversation.finish(item_id, status, heard)  # the transcript keeps what was heard, cut at a word
         audio_ms = self._audio.received_ms(item_id) if self._audio is not None else 0
         self.emit(nt.AssistantTurnEnded(item_id, status, full, interrupted, heard,
-                                        self._first_audio_ms.pop(item_id, None), audio_ms))
+                                        self._first_audio_ms.pop(item_id, None), audio_ms, usage))
 
     def _truncated(self, event: ev.ItemTruncated) -> None:
         log.info("item %s truncated at %d ms", event.item_id, event.audio_end_ms)

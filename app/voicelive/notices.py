@@ -11,6 +11,8 @@ from typing import ClassVar
 
 from app.protocol.session import SessionConfig
 from app.tools.call_state import ApprovalRequest, ToolCallState
+from app.voicelive.timeline import Summary, TurnTiming
+from app.voicelive.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,16 @@ class MuteChanged(Notice):
 
 
 @dataclass(frozen=True)
+class TalkChanged(Notice):
+    """Push-to-talk: whether turn detection is off (the talk key makes the turns), and whether the user is
+    talking now (the microphone goes to the service only then)."""
+
+    replaceable: ClassVar[bool] = True
+    push_to_talk: bool
+    talking: bool = False
+
+
+@dataclass(frozen=True)
 class SpeechStarted(Notice):
     item_id: str | None
     audio_start_ms: int
@@ -72,6 +84,13 @@ class SpeechStarted(Notice):
 class SpeechStopped(Notice):
     item_id: str | None
     audio_end_ms: int
+
+
+@dataclass(frozen=True)
+class InputCommitted(Notice):
+    """The service committed the input audio buffer as a user item (by its VAD, or our push-to-talk)."""
+
+    item_id: str
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,13 @@ class AssistantTurnStarted(Notice):
 
 
 @dataclass(frozen=True)
+class ReplyAudioStarted(Notice):
+    """The first audio of a reply arrived (it is audible a jitter buffer later)."""
+
+    item_id: str
+
+
+@dataclass(frozen=True)
 class AssistantTextDelta(Notice):
     item_id: str
     delta: str
@@ -109,6 +135,35 @@ class AssistantTurnEnded(Notice):
     heard_text: str | None = None  # the transcript cut at the last word heard, when timestamps exist
     first_audio_ms: int | None = None  # end of the user's turn (speech stopped / text sent) → first audio
     audio_ms: int = 0  # reply audio received
+    usage: Usage | None = None  # tokens of the response that made it, from response.done
+
+
+@dataclass(frozen=True)
+class ResponseUsage(Notice):
+    """What one response cost, from its `response.done` (also for responses without a spoken reply)."""
+
+    response_id: str | None
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class UsageChanged(Notice):
+    """Tokens used in this session so far, summed over every response."""
+
+    replaceable: ClassVar[bool] = True
+    total: Usage
+    responses: int
+
+
+@dataclass(frozen=True)
+class TimelineChanged(Notice):
+    """The turn timeline moved: the last turns, and medians per turn-detection setting (`current` is the
+    setting live now, as a `turn_key`)."""
+
+    replaceable: ClassVar[bool] = True
+    turns: tuple[TurnTiming, ...]
+    summaries: tuple[Summary, ...]
+    current: str
 
 
 @dataclass(frozen=True)

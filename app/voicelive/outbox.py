@@ -16,6 +16,8 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 
+from app.protocol.client_events import audio_append_json
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -47,6 +49,14 @@ class Outbox:
 
     def clear_audio(self) -> None:
         self._audio.clear()
+
+    def put_after_audio(self, text: str) -> None:
+        """A control frame that must follow the microphone audio queued so far (a push-to-talk commit must
+        include the last blocks): those blocks move into the control lane ahead of it."""
+        for block in self._audio:
+            self._control.append(Frame(audio_append_json(block)))
+        self._audio.clear()
+        self.put(text)
 
     def begin_connection(self) -> None:
         """A new connection: drop what the last one did not send, but hold its durable frames back until

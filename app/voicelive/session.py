@@ -1,11 +1,13 @@
 """`VoiceLiveSession`: the one owner of a conversation with the service and of its state.
 
-It owns the connection state, the desired and confirmed configuration (`ConfigSync`), mute, and the
-attached audio; it wires a `ConnectionLoop` (sockets, reconnects), a `ConversationTracker` (turns and
-barge-in), an `Outbox` (frame order) and, when the user has tools, a `ToolBridge` (function calls, MCP
-approvals). The UI changes it only through commands — `request`, `set_muted`, `attach_audio` /
-`detach_audio`, `send_text`, `interrupt`, `answer_approval`, `reconnect`, `close` — and
-learns what happened only through the notices it emits. A plain class with no Textual: it runs on
+It owns the connection state, the desired and confirmed configuration (`ConfigSync`), mute, push-to-talk,
+the attached audio and the turn timeline; it wires a `ConnectionLoop` (sockets, reconnects), a
+`ConversationTracker` (turns and barge-in), an `Outbox` (frame order), `PushToTalk` (manual turns), a
+`Timeline` (what each turn took) and, when the user has tools, a `ToolBridge` (function calls, MCP
+approvals). The UI changes it only through commands — `request`, `set_muted`, `talk_start` / `talk_end`,
+`attach_audio` / `detach_audio`, `send_text`, `interrupt`, `answer_approval`, `reconnect`, `close` — and
+learns what happened only through the notices it emits. The audio engine also reports local speech
+(`local_speech`) and hands over microphone blocks (`submit_audio`). A plain class with no Textual: it runs on
 whatever loop calls `run()` (its own thread in the app, see `SessionThread`; the test's loop in tests),
 and every command must be called on that loop.
 """
@@ -23,21 +25,25 @@ from app.conversation import Conversation
 from app.logs import WarningLimiter
 from app.protocol import client_events as ce
 from app.protocol import events as ev
-from app.protocol.session import SessionConfig, agent_payload
+from app.protocol.session import SessionConfig, TurnDetection, agent_payload
 from app.tools.dispatch import ToolDispatch
 from app.voicelive import notices as nt
 from app.voicelive.auth import CredentialProvider
 from app.voicelive.config_sync import ConfigChange, ConfigOutcome, ConfigSync
 from app.voicelive.connection_loop import ConnectionHooks, ConnectionLoop
 from app.voicelive.conversation_tracker import AudioOutput, ConversationTracker
+from app.voicelive.local_speech import LocalSpeechEvent
 from app.voicelive.outbox import Outbox
+from app.voicelive.push_to_talk import PushToTalk, refusal_sentence
 from app.voicelive.reconnect import ReconnectPolicy
 from app.voicelive.tool_bridge import ToolBridge
+from app.voicelive.turn_metrics import TurnMetrics
 
 log = logging.getLogger(__name__)
 __all__ = ["AudioDevice", "AudioOutput", "VoiceLiveSession"]
 ERROR_REPEAT_WINDOW_S = 30.0  # the same error again within this long is counted on the same line
 ERROR_REPEAT_EMIT_S = 0.25  # ...and the UI hears about the count at most this often
+PTT_OFF_HINT = "Push-to-talk is off: turn detection ends your turns. Choose \"off (push to talk)\" in settings (s)."
 
 
 class AudioDevice(Protocol):
@@ -60,9 +66,11 @@ class VoiceLiveSession:
         self.session_id: str | None = None
         self.muted = muted
         self.outbox = Outbox()
-        self.outbox.accepting_audio = not muted
+        self.push_to_talk = PushToTalk(self.outbox)
+        self.push_to_talk.enabled = config.turn_detection is None
         self.config = ConfigSync(config, send=self._send_update, changed=self._config_changed)
-        self.tracker = ConversationTracker(self.outbox, emit, conversation=self.conversation,
+        self.metrics = TurnMetrics(emit, self._live_turn_detection, audio=lambda: self.tracker.audio)
+        self.tracker = ConversationTracker(self.outbox, self._observe, conversation=self.conversation,
                                            interrupts_on_speech=self._interrupts_on_speech)
         self.connection = ConnectionLoop(self.outbox, ConnectionHooks(
             state=self._connection_state, opened=self._opened, frame=self.handle_frame,
@@ -70,6 +78,7 @@ class VoiceLiveSession:
         ), policy=policy, planned_margin_s=planned_margin_s)
         self.tools = ToolBridge(tools, self.outbox, emit, self.conversation) if tools is not None else None
         self._device: AudioDevice | None = None
+        self._update_audio_gate()
         self._expires_at: float | None = None
         self._event_seq = 0
         self._warn = WarningLimiter(log)
@@ -80,6 +89,7 @@ class VoiceLiveSession:
         self._handlers: dict[str, Callable[[Any], None]] = {
             "session.created": self._on_created, "session.updated": self._on_updated,
             "error": self._on_error, "warning": self._on_warning,
+            "input_audio_buffer.committed": self._on_committed,
         }
 
     # ------------------------------------------------------------------ commands
@@ -90,9 +100,7 @@ class VoiceLiveSession:
     def set_muted(self, muted: bool) -> None:
         """Stop (or resume) sending the microphone; the capture side drops blocks, the meter still shows them."""
         self.muted = muted
-        self.outbox.accepting_audio = not muted
-        if muted:
-            self.outbox.clear_audio()
+        self._update_audio_gate()
         if self._device is not None:
             self._device.muted = muted
         self.emit(nt.MuteChanged(muted))
@@ -126,9 +134,35 @@ class VoiceLiveSession:
         if self.tools is not None:
             self.tools.answer(request_id, approve)
 
+    def talk_start(self) -> None:
+        """The talk key went down (push-to-talk): stop a playing reply, clear the input buffer, send the mic."""
+        if not self.push_to_talk.enabled:
+            self.emit(nt.Info(PTT_OFF_HINT))
+            return
+        self.interrupt()
+        if self.push_to_talk.start():
+            self._update_audio_gate()
+            self.metrics.talk_started()
+            self.emit(nt.TalkChanged(True, True))
+
+    def talk_end(self) -> None:
+        """The talk key came up (or was pressed again): commit the turn; the reply is requested once committed."""
+        if self.push_to_talk.end():
+            self._update_audio_gate()
+            self.metrics.talk_ended()
+            self.emit(nt.TalkChanged(True, False))
+
     def submit_audio(self, block: bytes) -> None:
         """A captured 20 ms block (handed over with call_soon_threadsafe from the audio thread)."""
         self.outbox.put_audio(block)
+        self.metrics.microphone_block(block)
+
+    def local_speech(self, event: LocalSpeechEvent) -> None:
+        """The audio engine heard the user start or stop speaking (call_soon_threadsafe from its thread).
+
+        From the first such event on, the session stops deriving speech from the blocks itself.
+        """
+        self.metrics.local_speech(event, from_engine=True)
 
     def reconnect(self) -> None:
         self.connection.reconnect_now()
@@ -138,6 +172,7 @@ class VoiceLiveSession:
         self._connection_state(self.state, "", 0)
         self.emit(nt.MuteChanged(self.muted))
         self._config_changed()
+        self.emit(nt.TalkChanged(self.push_to_talk.enabled, self.push_to_talk.talking))
 
     async def run(self, url: str, credentials: CredentialProvider) -> None:
         """Stay connected until closed or out of attempts; may be called again after it ends."""
@@ -176,6 +211,10 @@ class VoiceLiveSession:
         self.tracker.connection_lost()
         if self.tools is not None:
             self.tools.connection_lost()
+        if self.push_to_talk.talking:
+            self.emit(nt.TalkChanged(True, False))
+        self.push_to_talk.stop()
+        self._update_audio_gate()
 
     def _send_update(self, config: SessionConfig) -> str:
         self._event_seq += 1
@@ -188,10 +227,32 @@ class VoiceLiveSession:
 
     def _config_changed(self) -> None:
         self.emit(nt.ConfigChanged(self.config.desired, self.config.confirmed, self.config.pending))
+        manual = self.config.desired.turn_detection is None
+        if manual != self.push_to_talk.enabled:
+            self.push_to_talk.enabled = manual
+            self.push_to_talk.stop()
+            self._update_audio_gate()
+            self.emit(nt.TalkChanged(manual, False))
+
+    def _update_audio_gate(self) -> None:
+        """The microphone goes to the service unless muted, or, with push-to-talk, unless the key is up."""
+        ptt = self.push_to_talk
+        self.outbox.accepting_audio = not self.muted and (not ptt.enabled or ptt.talking)
+        if not self.outbox.accepting_audio:
+            self.outbox.clear_audio()
 
     def _interrupts_on_speech(self) -> bool:
-        td = (self.config.confirmed or self.config.desired).turn_detection
-        return td is None or td.interrupts_response
+        """Barge-in on the service's VAD; with push-to-talk there is none (starting to talk interrupts)."""
+        td = self._live_turn_detection()
+        return td is not None and td.interrupts_response
+
+    def _live_turn_detection(self) -> TurnDetection | None:
+        return (self.config.confirmed or self.config.desired).turn_detection
+
+    def _observe(self, notice: nt.Notice) -> None:
+        """Every conversation notice goes out through here; the turn metrics learn from it on the way."""
+        self.emit(notice)
+        self.metrics.observe(notice)
 
     # ------------------------------------------------------------------ what arrives
     def handle_frame(self, frame: str | bytes) -> None:
@@ -229,10 +290,18 @@ class VoiceLiveSession:
     def _on_updated(self, event: ev.SessionUpdated) -> None:
         self.config.updated(event.event_id)
 
+    def _on_committed(self, event: ev.InputAudioCommitted) -> None:
+        self.tracker.handlers[event.type](event)
+        self.push_to_talk.committed()
+
     def _on_error(self, event: ev.Error) -> None:
         err = event.error
         if err.code == "response_cancel_not_active" and self.tracker.cancel_was_ours():
             return  # our cancel raced the response's own end: nothing to tell
+        if self.push_to_talk.refused(err):
+            log.info("the service refused a push-to-talk commit: %s", err.message)
+            self.emit(nt.Info(refusal_sentence(err), "warning"))
+            return
         message = err.message or "the service reported an error"
         our_update = err.event_id if err.event_id is not None else (
             self.config.in_flight_id if (err.param or "").startswith("session") else None)
@@ -279,3 +348,4 @@ class VoiceLiveSession:
             "config_updates_sent": self.config.updates_sent,
             "ignored": {**self._warn.counts, **self.tracker.ignored},
         }
+

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from app.voicelive.auth import CredentialProvider
 from app.voicelive.config_sync import ConfigChange, ConfigOutcome
+from app.voicelive.local_speech import LocalSpeechEvent
 from app.voicelive.session import AudioDevice, VoiceLiveSession
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,12 @@ class SessionThread:
     def interrupt(self) -> None:
         self.call(self.session.interrupt)
 
+    def talk_start(self) -> None:
+        self.call(self.session.talk_start)
+
+    def talk_end(self) -> None:
+        self.call(self.session.talk_end)
+
     def reconnect(self) -> None:
         self.call(self.session.reconnect)
 
@@ -109,6 +116,10 @@ class SessionThread:
     def submit_audio(self, block: bytes) -> None:
         """For the capture callback's `call_soon_threadsafe`, which must target `self.loop` directly."""
         self.session.submit_audio(block)
+
+    def local_speech(self, event: LocalSpeechEvent) -> None:
+        """For the engine's `call_soon_threadsafe(speech_sink, event)` on `self.loop` (like `submit_audio`)."""
+        self.session.local_speech(event)
 
     async def stop(self, timeout: float = 1.0) -> None:
         """Close the socket with 1000 (bounded), then stop the loop; the worker thread then ends."""

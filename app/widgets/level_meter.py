@@ -3,7 +3,8 @@
 It polls at `POLL_HZ` (15 Hz) but refreshes only when a drawn cell would change, so an idle meter costs
 almost nothing. The input meter also draws the VAD threshold (the emulator's energy gate for it) and
 lights up while the service reports speech; the output meter says when the reply is ducked because you
-started talking over it. Colours come from the theme through component classes.
+started talking over it. With push-to-talk it says whether the microphone is being sent (TALK) or not
+(idle, drawn greyed). Colours come from the theme through component classes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from textual.widget import Widget
 
 from app.audio.levels import FLOOR_DBFS, meter_fraction, threshold_to_dbfs, to_dbfs
 
-DrawnState = tuple[int, int, bool, bool, bool, int]
+DrawnState = tuple[int, int, bool, bool, bool, int, bool | None]
 
 
 class LevelSource(Protocol):
@@ -27,7 +28,7 @@ class LevelSource(Protocol):
 class LevelMeter(Widget):
     DEFAULT_CSS = "LevelMeter { height: 1; width: 1fr; }"
     COMPONENT_CLASSES = {"level-meter--bar", "level-meter--speaking", "level-meter--empty", "level-meter--marker",
-                         "level-meter--muted", "level-meter--ducked"}
+                         "level-meter--muted", "level-meter--ducked", "level-meter--talking"}
     POLL_HZ = 15
 
     def __init__(self, label: str, source: LevelSource | None, *, ducked: Callable[[], bool] | None = None,
@@ -38,6 +39,7 @@ class LevelMeter(Widget):
         self.threshold: float | None = None
         self.speaking = False
         self.muted = False
+        self.talking: bool | None = None  # push-to-talk: True while the talk key is down; None without it
         self._ducked = ducked
         self._drawn: DrawnState | None = None
         self.redraws = 0
@@ -56,7 +58,8 @@ class LevelMeter(Widget):
         if self.threshold is not None:
             marker = round((threshold_to_dbfs(self.threshold) - FLOOR_DBFS) / -FLOOR_DBFS * (width - 1))
         ducked = self._ducked() if self._ducked is not None else False
-        return cells, marker, self.speaking, self.muted, ducked, 3 * round(to_dbfs(rms) / 3)  # 3 dB steps
+        db = 3 * round(to_dbfs(rms) / 3)  # 3 dB steps
+        return cells, marker, self.speaking, self.muted, ducked, db, self.talking
 
     def _poll(self) -> None:
         if self._state() != self._drawn:
@@ -64,11 +67,12 @@ class LevelMeter(Widget):
 
     def render(self) -> Text:
         state = self._drawn = self._state()
-        cells, marker, speaking, muted, ducked, db = state
+        cells, marker, speaking, muted, ducked, db, talking = state
         width = self._bar_width()
         style = self.get_component_rich_style
         empty = style("level-meter--empty")
-        bar_style = empty if muted else style("level-meter--speaking" if speaking else "level-meter--bar")
+        silent = muted or talking is False  # what is drawn is not going to the service
+        bar_style = empty if silent else style("level-meter--speaking" if speaking else "level-meter--bar")
         text = Text(f"{self.label} ", style="bold" if speaking else "")
         bar = "█" * cells + "·" * (width - cells)
         if 0 <= marker < width:  # a handful of runs, not one append per cell: this redraws 15 times a second
@@ -81,6 +85,8 @@ class LevelMeter(Widget):
             text.append(bar[:cells], style=bar_style).append(bar[cells:], style=empty)
         if muted:
             text.append(" MUTED", style=style("level-meter--muted"))
+        elif talking is not None:
+            text.append(" TALK " if talking else " idle ", style=style("level-meter--talking") if talking else empty)
         elif ducked:
             text.append(" DUCK", style=style("level-meter--ducked"))
         else:

@@ -1,8 +1,9 @@
 """The status line: connection state, where we are connected (host only, never the key), what is live.
 
 Colours come from the theme through component classes (styled in `styles.tcss`), so every theme in the
-palette colours it. The turn-detection values shown are the *requested* ones; while the service has not
-confirmed them they carry a pending mark.
+palette colours it. The turn-detection values shown are the *requested* ones: while the service has not
+confirmed them they carry a pending mark (…), once it has, a check (✓). They come right after the
+connection state, so a narrow terminal cuts the host, not the value being tuned.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from app.protocol.turn_labels import short_vad
+from app.voicelive.usage import short_count
+
+__all__ = ["StatusBar", "short_vad", "short_voice"]
 _STATE_CLASS = {"connecting": "pending", "reconnecting": "pending", "connected": "good", "closed": "bad",
                 "failed": "bad", "idle": "pending"}
 
@@ -24,14 +29,10 @@ def short_voice(name: str) -> str:
     return base.split("-", 2)[2] if base.count("-") >= 2 else base
 
 
-def short_vad(kind: str) -> str:
-    return {"server_vad": "server-vad", "azure_semantic_vad": "semantic", "azure_semantic_vad_en": "semantic-en",
-            "azure_semantic_vad_multilingual": "semantic-multi", "semantic_vad": "openai-semantic"}.get(kind, kind)
-
 
 class StatusBar(Widget):
     COMPONENT_CLASSES = {"status-bar--good", "status-bar--pending", "status-bar--bad", "status-bar--dim",
-                         "status-bar--strong"}
+                         "status-bar--strong", "status-bar--talking"}
 
     state: reactive[str] = reactive("idle")
     detail: reactive[str] = reactive("")
@@ -41,6 +42,8 @@ class StatusBar(Widget):
     voice: reactive[str] = reactive("")
     vad: reactive[str] = reactive("")
     pending: reactive[bool] = reactive(False)
+    talk: reactive[str] = reactive("")  # push-to-talk: "idle" or "talking"; "" while turn detection is on
+    tokens: reactive[int] = reactive(0)
     muted: reactive[bool] = reactive(False)
     audio: reactive[str] = reactive("audio")
     local: reactive[bool] = reactive(False)
@@ -79,6 +82,19 @@ class StatusBar(Widget):
         if self.audio != "audio":
             text.append(" │ ")
             text.append(self.audio, style=self._style("pending"))
+        if self.vad:
+            text.append(" │ ")
+            text.append(self.vad, style=self._style("pending") if self.pending else "")
+            text.append(" …" if self.pending else " ✓", style=self._style("pending" if self.pending else "good"))
+        if self.talk == "talking":
+            text.append(" │ ")
+            text.append("TALKING", style=self._style("talking")).append(" (space sends)", style=self._style("dim"))
+        elif self.talk:
+            text.append(" │ idle (space talks)", style=self._style("dim"))
+        if self.voice:
+            text.append(" │ " + self.voice)
+        if self.tokens:
+            text.append(f" │ {short_count(self.tokens)} tok", style=self._style("dim"))
         text.append(" │ ")
         text.append("emulator " if self.local else "Azure ", style=self._style("strong"))
         text.append(self.host, style=self._style("dim"))
@@ -87,10 +103,6 @@ class StatusBar(Widget):
         if self.agent:
             text.append(" │ ")
             text.append(f"agent {self.agent}", style=self._style("strong"))
-        for value in (() if self.agent else (self.model,)) + (self.voice,):
-            if value:
-                text.append(" │ " + value)
-        if self.vad:
-            text.append(" │ ")
-            text.append(self.vad + (" …" if self.pending else ""), style=self._style("pending") if self.pending else "")
+        elif self.model:
+            text.append(" │ " + self.model)
         return text

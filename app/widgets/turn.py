@@ -43,6 +43,8 @@ class AssistantTurn(Vertical):
         self.text = ""
         self._stream: MarkdownStream | None = None
         self.tool_calls: dict[str, ToolCallBlock] = {}
+        self._timing: Label | None = None
+        self.timing_text = ""
 
     def compose(self) -> ComposeResult:
         yield Label("Assistant", classes="turn-heading")
@@ -105,12 +107,23 @@ class AssistantTurn(Vertical):
             self.add_class("-interrupted")
             await self._note(Label(f"({status})", classes="turn-note"))
         if details:
-            await self._note(Label(details, classes="turn-details"))
+            await self._note(Label(details, classes="turn-details", markup=False))
 
     async def _note(self, label: Label) -> None:
         """Each await may let the log trim or clear this turn: annotate it only while it is on screen."""
         if self.is_attached:
-            await self.mount(label)
+            await self.mount(label, before=self._timing)
+
+    async def set_timing(self, text: str) -> None:
+        """The turn's timeline (detection, stop, reply audible…), under the other details; updated in place."""
+        if text == self.timing_text or not self.is_attached:
+            return
+        self.timing_text = text
+        if self._timing is None:
+            self._timing = Label(text, classes="turn-details turn-timing", markup=False)
+            await self.mount(self._timing)
+        else:
+            self._timing.update(text)
 
 
 class NoticeLine(Static):
