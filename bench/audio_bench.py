@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from app.audio import SAMPLE_RATE
 from app.audio.engine import AudioEngine
@@ -31,7 +32,8 @@ def _speechlike(seconds: float) -> np.ndarray:
     voiced = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 6))
     envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2
     signal = voiced * envelope
-    return (signal / np.max(np.abs(signal)) * 0.3 * 32767).astype(np.int16)
+    scaled: npt.NDArray[np.float64] = signal / np.max(np.abs(signal)) * 0.3 * 32767
+    return scaled.astype(np.int16)
 
 
 class Client:
@@ -155,11 +157,11 @@ async def barge_in(runs: int, tmp: Path, floor_ms: float) -> list[dict[str, Any]
     """
     from app.emulator import message_output as emulated
 
-    original, emulated.reply_for_text = emulated.reply_for_text, _long_tone_reply
+    original, emulated.reply_for_text = emulated.reply_for_text, _long_tone_reply  # type: ignore[attr-defined]
     try:
         return await _barge_in(runs, tmp, floor_ms)
     finally:
-        emulated.reply_for_text = original
+        emulated.reply_for_text = original  # type: ignore[attr-defined]
 
 
 async def _barge_in(runs: int, tmp: Path, floor_ms: float) -> list[dict[str, Any]]:

@@ -191,7 +191,8 @@ asyncio.run(main())
 
 async def startup(runs: int) -> list[dict[str, Any]]:
     """Interpreter up → first screen drawn (headless), for the app and for a minimal Textual app, interleaved."""
-    ours, base = [], []
+    ours: list[float] = []
+    base: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "XDG_CONFIG_HOME": folder, "XDG_DATA_HOME": folder}
         for _ in range(runs):
@@ -232,6 +233,6 @@ async def cpu_floor(seconds: float) -> float:
     handle = psutil.Process(proc.pid)
     handle.cpu_percent(None)
     await asyncio.sleep(seconds)
-    value = handle.cpu_percent(None)
+    value = float(handle.cpu_percent(None))
     proc.wait()
     return value

@@ -47,7 +47,7 @@ async def measure(port: int, server: psutil.Process) -> dict[str, int]:
     mb = 1024 * 1024
     before = server.memory_info().rss / mb
     frames = _frames()
-    hold, ready = asyncio.Event(), []
+    hold, ready = asyncio.Event(), list[int]()
     clients = asyncio.gather(*(_client(port, frames, hold, ready) for _ in range(3)))
     await wait_for(lambda: len(ready) == 3, timeout=120)
     live = server.memory_info().rss / mb

@@ -51,7 +51,7 @@ class RawClient:
                 event = json.loads(await self.ws.recv())  # type: ignore[union-attr]
                 self.events.append(event)
                 if event["type"] in kinds:
-                    return event
+                    return dict(event)
 
         return await asyncio.wait_for(loop(), timeout)
 

@@ -130,7 +130,7 @@ async def test_no_portaudio_means_text_mode_with_a_notice(monkeypatch: pytest.Mo
         assert any("PortAudio is not installed" in str(n.render()) for n in app.screen.query(NoticeLine))
         await pilot.press("t")
         await pilot.press(*"hi", "enter")
-        await wait_for(lambda: len(app.session.conversation.turns) >= 2, timeout=10)  # type: ignore[union-attr]
+        await wait_for(lambda: len(app.session.conversation.turns) >= 2, timeout=10)
         await pilot.press("escape", "q")
     assert app.return_code == 0
 

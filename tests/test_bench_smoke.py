@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 
-def _measured(result: dict) -> bool:
+def _measured(result: dict[str, Any]) -> bool:
     return result["runs"] >= 1 and isinstance(result["median"], float)
 
 

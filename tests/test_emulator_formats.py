@@ -45,7 +45,8 @@ def hum(seconds: float = 0.4, f0: float = 120.0, level: float = 0.3) -> npt.NDAr
     voiced = sum(np.sin(k * phase) / k**1.5 for k in range(1, 8))
     envelope = np.minimum(1.0, np.minimum(t / 0.05, (seconds - t) / 0.08))
     signal = voiced * envelope + 0.01 * np.random.default_rng(0).standard_normal(len(t))
-    return (signal / np.max(np.abs(signal)) * level * 32767).astype(np.int16)
+    scaled: npt.NDArray[np.float64] = signal / np.max(np.abs(signal)) * level * 32767
+    return scaled.astype(np.int16)
 
 
 # ------------------------------------------------------------------ the codecs

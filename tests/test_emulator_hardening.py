@@ -118,7 +118,7 @@ async def test_session_update_sizes_and_ranges_are_bounded(emulator: EmulatorSer
 async def test_hostile_frames_get_an_error_each_and_the_session_goes_on(emulator: EmulatorServer) -> None:
     async with RawClient(emulator) as c:
         assert c.ws is not None
-        bad: list[tuple[str, str | None]] = [
+        bad: list[tuple[str | bytes, str | None]] = [
             ("[" * 100_000, None),
             ('{"type": "session.update", "session": ' + '{"a":' * 5_000 + "1" + "}" * 5_001, None),
             (json.dumps({"type": "conversation.item.delete", "item_id": ["x"]}), "item_id"),

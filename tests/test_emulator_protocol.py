@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ async def test_updates_merge_and_invalid_ones_name_the_param(emulator: EmulatorS
         updated = await c.update(instructions="Be brief.")
         assert updated["session"]["instructions"] == "Be brief."
         assert updated["session"]["turn_detection"]["type"] == "server_vad"  # untouched fields stay
-        for bad, param in [
+        cases: list[tuple[dict[str, Any], str]] = [
             ({"turn_detection": {"type": "server_vad", "threshold": 1.5}}, "session.turn_detection.threshold"),
             ({"turn_detection": {"type": "server_vad", "silence_duration_ms": -1}},
              "session.turn_detection.silence_duration_ms"),
@@ -43,7 +44,8 @@ async def test_updates_merge_and_invalid_ones_name_the_param(emulator: EmulatorS
             ({"voice": {"type": "robot", "name": "x"}}, "session.voice.type"),
             ({"model": "gpt-5"}, "session.model"),
             ({"surprise": 1}, "session.surprise"),
-        ]:
+        ]
+        for bad, param in cases:
             error = await c.update(**bad)
             assert error["type"] == "error" and error["error"]["param"] == param, (bad, error)
         still = await c.update(instructions="still fine")

@@ -36,7 +36,7 @@ async def _trigger_blocks(c: RawClient, pcm: np.ndarray) -> dict[str, int]:
         elif event["type"].startswith("input_audio_buffer.speech_"):
             found.setdefault(event["type"].rsplit(".", 1)[1], block)
             found.setdefault(event["type"].rsplit(".", 1)[1] + "_ms",
-                             event.get("audio_start_ms", event.get("audio_end_ms")))
+                             int(event.get("audio_start_ms", event.get("audio_end_ms")) or 0))
     return found
 
 

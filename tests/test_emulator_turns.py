@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from app.emulator.server import EmulatorServer
@@ -69,7 +70,8 @@ def glide(seconds: float, f0_from: float, f0_to: float) -> np.ndarray:
     voiced = sum(np.sin(k * phase) / k for k in range(1, 6))
     envelope = (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t) ** 2) * np.minimum(1, np.minimum(t, seconds - t) / 0.02)
     signal = voiced * envelope
-    return (signal / np.max(np.abs(signal)) * 0.3 * 32767).astype(np.int16)
+    scaled: npt.NDArray[np.float64] = signal / np.max(np.abs(signal)) * 0.3 * 32767
+    return scaled.astype(np.int16)
 
 
 @pytest.mark.parametrize(("semantic", "pitch", "stopped_after_short_silence"), [

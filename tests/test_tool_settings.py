@@ -95,7 +95,7 @@ def test_bad_entries_are_one_sentence_naming_the_field(tmp_path: Path, text: str
 ])
 def test_incomplete_agents_are_one_sentence(agent: AgentSettings, words: str | None) -> None:
     problem = agent.problem()
-    assert (problem is None) if words is None else (words in (problem or "") and problem.endswith("."))
+    assert (problem is None) if words is None else (words in (problem or "") and (problem or "").endswith("."))
 
 
 def test_the_agent_name_and_project_may_come_from_different_sources(tmp_path: Path) -> None:
