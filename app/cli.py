@@ -17,6 +17,7 @@ from typing import Any
 from app import APP_NAME, __version__
 from app.config import DEFAULT_API_VERSION, ConfigError, Settings, default_log_path, load_settings
 from app.logs import LogFileError, setup_logging
+from app.native_stderr import native_stderr_to_log
 from app.protocol.endpoint import EndpointError, host_of, realtime_url
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,8 @@ def run_app(settings: Settings) -> int:
     if settings.connection.local:
         services.emulator, services.credential = local_emulator(settings)  # an agent: a token, not the key
     app = VoiceLiveApp(settings, services)
-    app.run()
+    with native_stderr_to_log():
+        app.run()
     code = app.return_code or 0
     log.info("exiting with code %d", code)
     logging.shutdown()
