@@ -85,12 +85,15 @@ def speaker_leak(attenuation_db: float, latency_ms: int = 30) -> Iterator[None]:
                              "sink=vmicsink", f"latency_msec={latency_ms}", "source_dont_move=true",
                              "sink_dont_move=true"], capture_output=True, text=True, check=True).stdout.strip()
     try:
-        volume = round(100 * 10 ** (-attenuation_db / 20))
-        for line in subprocess.run(["pactl", "list", "short", "sink-inputs"], capture_output=True, text=True,
-                                   check=True).stdout.splitlines():
-            index, owner = line.split()[:2]
-            if owner == module:
-                subprocess.run(["pactl", "set-sink-input-volume", index, f"{volume}%"], check=True)
+        volume = f"{10 ** (-attenuation_db / 20):.4f}"  # a linear factor (a percentage is on a cubic scale)
+        listing = subprocess.run(["pactl", "list", "sink-inputs"], capture_output=True, text=True, check=True).stdout
+        for entry in listing.split("Sink Input #")[1:]:
+            if f"Owner Module: {module}\n" in entry:
+                index = entry.split("\n", 1)[0].strip()
+                subprocess.run(["pactl", "set-sink-input-volume", index, volume], check=True)
+                break
+        else:
+            raise AssertionError("the loopback's sink input was not found")
         yield
     finally:
         subprocess.run(["pactl", "unload-module", module], check=False)
@@ -162,3 +165,30 @@ class EngineRig:
             self.engine.playback.write(item_id, pcm[i : i + step])
             await asyncio.sleep(max(0.0, start + (i + step) / SAMPLE_RATE - 0.1 - time.monotonic()))
         self.engine.playback.end_item(item_id)
+
+
+def exact_prefix(reply: npt.NDArray[np.int16], recording: npt.NDArray[np.int16], lag: int) -> int:
+    """How many leading samples of the reply the recording holds from `lag`, unchanged and without a gap."""
+    window = recording[lag : lag + len(reply)]
+    differ = np.flatnonzero(window != reply[: len(window)])
+    return int(differ[0]) if differ.size else len(window)
+
+
+def continuation(reply: npt.NDArray[np.int16], recording: npt.NDArray[np.int16], at: int, near: int,
+                 search: int = 2400, length: int = 480) -> int:
+    """Which reply sample the recording plays at index `at` (at any gain), looked for around reply index `near`."""
+    piece = recording[at : at + length].astype(np.float64)
+    best, best_score = near, -1.0
+    for j in range(max(0, near - search), min(len(reply) - length, near + search)):
+        ref = reply[j : j + length].astype(np.float64)
+        denominator = float(np.sqrt(np.dot(ref, ref) * np.dot(piece, piece)))
+        score = float(np.dot(ref, piece)) / denominator if denominator else 0.0
+        if score > best_score:
+            best, best_score = j, score
+    return best
+
+
+def levels_db(samples: npt.NDArray[np.int16], window: int = 120) -> npt.NDArray[np.float64]:
+    """dBFS of consecutive `window`-sample windows (5 ms)."""
+    x = samples[: len(samples) // window * window].astype(np.float64).reshape(-1, window)
+    return np.asarray(10 * np.log10(np.mean(x * x, axis=1) / 32768.0**2 + 1e-12), dtype=np.float64)

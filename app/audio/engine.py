@@ -31,7 +31,7 @@ from app.audio.device_worker import DeviceWorker
 from app.audio.devices import AudioUnavailable, load_sounddevice, resolve_device
 from app.audio.ducking import DuckGain
 from app.audio.file_io import PlayedRecorder, WavSource
-from app.audio.levels import LevelProbe, SilenceWatch
+from app.audio.levels import LevelProbe, SilenceWatch, rms_peak
 from app.audio.local_speech import EchoReference, LocalSpeech, SpeechDetector
 from app.audio.playback import PlaybackBuffer
 from app.audio.streams import StreamPair, pin_cancellation_off
@@ -66,6 +66,7 @@ class AudioEngine:
         self.silence = SilenceWatch()
         self.reference = EchoReference()
         self.detector = SpeechDetector(self.reference)
+        self.detector.schedule = self._schedule_estimate
         self.ducker = DuckGain(window_s=duck_window_s)
         self.barge_in_mode: BargeInMode = barge_in
         self.muted = False
@@ -76,6 +77,7 @@ class AudioEngine:
         self.failure: str | None = None  # set (from any thread) when a running stream dies
         self.notes: list[str] = []  # non-fatal facts worth telling the user (resampling, file input)
         self._worker = DeviceWorker()
+        self._out_scratch = np.zeros(BLOCK_FRAMES, dtype=np.float32)
         self._pair: StreamPair | None = None
         self._source: WavSource | None = None
         self._recorder: PlayedRecorder | None = None
@@ -84,6 +86,8 @@ class AudioEngine:
         self._speech_sink: SpeechSink | None = None
         self._callback_abort: type[BaseException] = RuntimeError
         self._in_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)
+        self._mic_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)  # 10 ms device blocks gathered into 20 ms
+        self._mic_fill = 0
         self._out_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)
         self._threads = {"output": 0, "input": 0}
         self._stopping = False
@@ -131,6 +135,7 @@ class AudioEngine:
         self._drop_pending = self._replay_pending = False
         self._callback_dropped_at = None
         self._threads = {"output": 0, "input": 0}
+        self._mic_fill = 0
         if self.input_file is not None:
             try:
                 self._source = WavSource(self.input_file, self._on_file_block)
@@ -187,6 +192,11 @@ class AudioEngine:
         self._replay_pending = False
         self.ducker.release()
         self._request_drop()
+
+    def _schedule_estimate(self, job: Callable[[], None]) -> None:
+        """The detector's echo estimate runs on the worker thread, not in the input callback."""
+        if self._pair is not None:
+            self._worker.post(job)
 
     def _request_drop(self) -> None:
         if not self.playback.device_flush or self._drop_pending:
@@ -264,9 +274,16 @@ class AudioEngine:
         decision = self.detector.process(block, t_start)
         if decision is not None:
             self._local_speech(decision, now)
+        if len(block) < BLOCK_FRAMES:  # gather 10 ms device blocks into the 20 ms blocks the wire carries
+            self._mic_block[self._mic_fill : self._mic_fill + len(block)] = block
+            self._mic_fill += len(block)
+            if self._mic_fill < BLOCK_FRAMES:
+                return
+            self._mic_fill = 0
+            block = self._mic_block
         if self.muted or self._loop is None or self._sink is None:
             return
-        if self.echo_gate and self.output_level.rms > 0.002 and self.input_level.rms < 2.0 * self.output_level.rms:
+        if self.echo_gate and self.output_level.rms > 0.002 and rms_peak(block)[0] < 2.0 * self.output_level.rms:
             self.gated_blocks += 1
             return
         try:  # noqa: SIM105 - no context-manager object on the audio thread
@@ -325,8 +342,7 @@ class AudioEngine:
             self.output_level.update(block)
         elif self.output_level.rms:
             self.output_level.clear()  # silence: nothing to measure, 50 times a second
-        energy = (self.output_level.rms * 32768.0) ** 2 if real else 0.0
-        self.reference.record(dac if dac is not None else now, energy, audio=real > 0)
+        self.reference.played(block, dac if dac is not None else now, self._out_scratch, audio=real > 0)
         if self._recorder is not None:
             self._recorder.push(block)
         self._output_done_at = time.monotonic()

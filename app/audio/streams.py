@@ -63,8 +63,8 @@ class StreamPair:
              output_latency: float | str | None) -> None:
         """Open the output, and the input unless `input_device` is False; raises AudioUnavailable."""
         self.output = self._open(sd, "output", output_device, output_latency)
-        if input_device is not False:
-            self.input = self._open(sd, "input", input_device, None)
+        if input_device is not False:  # low latency: blocks on time (PortAudio's 'high' delivers them in bursts)
+            self.input = self._open(sd, "input", input_device, "low")
 
     def _open(self, sd: Any, kind: str, device: int | bool | None, latency: float | str | None) -> Any:
         """Open at 24 kHz; if the device refuses, at its native rate with block resampling."""
@@ -75,8 +75,9 @@ class StreamPair:
                                   "finished_callback": lambda: self._finished(kind)}
         if latency is not None:
             common["latency"] = latency
-        try:
-            stream = factory(samplerate=SAMPLE_RATE, blocksize=BLOCK_FRAMES, callback=callback, **common)
+        try:  # the microphone in 10 ms blocks: speech is noticed 10 ms sooner (the engine sends 20 ms blocks)
+            blocksize = BLOCK_FRAMES // 2 if is_input else BLOCK_FRAMES
+            stream = factory(samplerate=SAMPLE_RATE, blocksize=blocksize, callback=callback, **common)
         except sd.PortAudioError as exc:
             info = sd.query_devices(device, kind)
             native = int(info["default_samplerate"])

@@ -55,7 +55,7 @@ class PlayedTimeline:
             start = int(self._ring_start[i])
             if dac <= t:
                 played = int(self._count[i]) if dac == NO_TIMING else min(int(self._count[i]),
-                                                                          int((t - dac) * SAMPLE_RATE))
+                                                                          int((t - dac) * SAMPLE_RATE + 1e-6))
                 return start + max(played, 0)
             earliest = start
         return earliest if earliest is not None else default
@@ -71,5 +71,5 @@ class PlayedTimeline:
             if dac > t:
                 self._dac[i] = math.nan
             else:
-                self._count[i] = min(int(self._count[i]), int((t - dac) * SAMPLE_RATE))
+                self._count[i] = min(int(self._count[i]), int((t - dac) * SAMPLE_RATE + 1e-6))
                 break
