@@ -107,3 +107,22 @@ def test_the_timeline_maps_the_dac_clock_to_ring_positions_and_forgets_dropped_b
     assert timeline.position_at(10.2, default=-1) == 480 * 2 + 240
     timeline.record(10.06, 480 * 2 + 240, 480)  # replayed from where the DAC stopped
     assert timeline.position_at(10.07, default=-1) == 480 * 2 + 240 + 240
+
+
+def test_the_engine_ducks_on_speech_during_a_reply_unless_muted_or_left_to_the_service() -> None:
+    import time
+
+    from app.audio.engine import AudioEngine
+
+    speech = speechlike(0.5, level=0.3, seed=3)
+    outcomes = {}
+    for mode, muted in (("duck", False), ("local-cut", False), ("service", False), ("duck", True)):
+        engine = AudioEngine(barge_in=mode)  # type: ignore[arg-type]
+        engine.muted = muted
+        now = time.monotonic()
+        engine.reference.last_audio_at = now + 1.0  # a reply is playing
+        for k in range(0, len(speech) - MIC_BLOCK + 1, MIC_BLOCK):
+            engine._capture(speech[k : k + MIC_BLOCK], now + k / SAMPLE_RATE, now + k / SAMPLE_RATE)
+        outcomes[(mode, muted)] = (engine.detector.speaking, engine.ducker.ducks)
+    assert outcomes == {("duck", False): (True, 1), ("local-cut", False): (True, 1),
+                        ("service", False): (True, 0), ("duck", True): (True, 0)}

@@ -44,6 +44,12 @@ SpeechSink = Callable[[LocalSpeech], None]
 BargeInMode = Literal["duck", "service", "local-cut"]
 PLAYING_HOLD_S = 0.3  # a reply counts as playing this long after its last audio reached the speaker
 START_DROP_S = 0.015  # queued silence worth dropping when a reply starts (a fresh stream holds less)
+# The device queue only guards against the callback being starved: flushes, ducks and reply starts drop
+# it, so they do not wait for it. None is PortAudio's default (40 ms on the virtual devices). Measured over
+# 3-minute replies with a CPU burner and a GIL-bound thread, the machine at load 8-12: 40 ms underran
+# 25-45 times, 80 ms 4-16 times; but a queue deeper than the jitter target drains the jitter buffer into
+# the device when a reply starts (flaky gaps in the emulator test), so deeper queues want more jitter_ms.
+OUTPUT_LATENCY_S: float | None = None
 LEAD_IN_FRAMES = 120  # a (re)started stream may lose its first frames at the sink (<= 15 measured): 5 ms of silence
 
 
@@ -53,12 +59,12 @@ class AudioEngine:
     def __init__(self, *, input_device: str | None = None, output_device: str | None = None, jitter_ms: int = 80,
                  echo_gate: bool = False, input_file: Path | None = None, output_file: Path | None = None,
                  barge_in: BargeInMode = "duck", duck_window_s: float = 0.6,
-                 output_latency: float | str | None = None) -> None:
+                 output_latency: float | str | None = OUTPUT_LATENCY_S) -> None:
         self.input_device = input_device
         self.output_device = output_device
         self.input_file = input_file
         self.output_file = output_file
-        self.output_latency = output_latency  # None: PortAudio's default (~40 ms here); flushes do not depend on it
+        self.output_latency = output_latency
         self.drop_silence_on_start = True  # a reply starts ~2 ms after its first frame, not after the device queue
         self.playback = PlaybackBuffer(jitter_ms=jitter_ms)
         self.input_level = LevelProbe()
@@ -283,7 +289,8 @@ class AudioEngine:
             block = self._mic_block
         if self.muted or self._loop is None or self._sink is None:
             return
-        if self.echo_gate and self.output_level.rms > 0.002 and rms_peak(block)[0] < 2.0 * self.output_level.rms:
+        if (self.echo_gate and not self.detector.speaking and self.output_level.rms > 0.002
+                and rms_peak(block)[0] < 2.0 * self.output_level.rms):
             self.gated_blocks += 1
             return
         try:  # noqa: SIM105 - no context-manager object on the audio thread
@@ -293,7 +300,7 @@ class AudioEngine:
 
     def _local_speech(self, kind: Literal["start", "stop"], now: float) -> None:
         during = now < self.reference.last_audio_at + PLAYING_HOLD_S
-        if kind == "start" and during and self.barge_in_mode != "service":
+        if kind == "start" and during and self.barge_in_mode != "service" and not self.muted:
             self.ducker.duck(now)
             self._replay_pending = True
             self._request_drop()
