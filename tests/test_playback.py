@@ -44,9 +44,19 @@ def test_underrun_is_counted_and_rearms_the_jitter_buffer() -> None:
     buf = PlaybackBuffer(jitter_ms=40)
     buf.write("a", ramp(ms_to_frames(40)))
     pull(buf, 3)
+    assert buf.underruns == 0  # ran dry, but it may just have ended
+    buf.write("a", ramp(ms_to_frames(20)))  # more of it: that was a gap; below the target again: must wait
     assert buf.underruns == 1
-    buf.write("a", ramp(ms_to_frames(20)))  # below the target again: must wait
     assert not pull(buf).any()
+
+
+def test_a_reply_whose_done_event_comes_after_its_last_frame_did_not_underrun() -> None:
+    buf = PlaybackBuffer(jitter_ms=40)
+    buf.write("a", ramp(ms_to_frames(60)))
+    pull(buf, 5)
+    buf.end_item("a")
+    buf.write("b", ramp(ms_to_frames(60)))
+    assert buf.underruns == 0
 
 
 def test_flush_fades_out_within_12_ms_and_drops_the_rest() -> None:

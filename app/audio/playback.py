@@ -55,11 +55,12 @@ class PlaybackBuffer:
         self._segments: list[_Segment] = []
         self._open_item: str | None = None
         self._primed = False
+        self._ran_dry: str | None = None  # the item whose audio ran out before it was complete
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self.device_flush = False  # the engine drops the device queue on flush (set while a stream runs)
         self.on_flush: Callable[[], None] | None = None  # called (outside the lock) after a flush request
         self.jitter_frames = ms_to_frames(jitter_ms)
-        self.underruns = 0
+        self.underruns = 0  # times a reply's audio ran out and more of it came later (a gap was heard)
         self.overflow_frames = 0
         self.flushes = 0
         self.device_drops = 0
@@ -77,6 +78,9 @@ class PlaybackBuffer:
                 self._segments.append(_Segment(item_id, self._written, self._written))
                 del self._segments[:-64]
                 seg = self._segments[-1]
+            if self._ran_dry == item_id:
+                self.underruns += 1
+            self._ran_dry = None
             start = self._written % len(self._ring)
             first = min(len(pcm), len(self._ring) - start)
             self._ring[start : start + first] = pcm[:first]
@@ -90,6 +94,8 @@ class PlaybackBuffer:
         with self._lock:
             if self._open_item == item_id:
                 self._open_item = None
+            if self._ran_dry == item_id:
+                self._ran_dry = None  # it had simply ended: the done event came after its last frame played
 
     def request_flush(self) -> None:
         """Stop what was written so far, now: audio written after this call is a new reply and plays in full."""
@@ -106,7 +112,7 @@ class PlaybackBuffer:
                     seg.cut = min(seg.end, max(seg.start, old + self._fade_left))
                     seg.settled = not self.device_flush
             self._handed = self._floor = self._written
-            self._open_item = None
+            self._open_item = self._ran_dry = None
             self._primed = False
             self.flushes += 1
         if self.on_flush is not None:
@@ -196,8 +202,7 @@ class PlaybackBuffer:
             self._handed += count
             if count < n:
                 self._primed = False
-                if self._open_item is not None:
-                    self.underruns += 1
+                self._ran_dry = self._open_item  # an underrun if more of it arrives (counted in `write`)
             return count
 
     def _copy_out(self, out: npt.NDArray[np.int16], position: int) -> None:
