@@ -118,17 +118,21 @@ def noise(seconds: float, level: float = 0.1, seed: int = 3) -> npt.NDArray[np.i
 
 def heard_prefix(reply: npt.NDArray[np.int16], recording: npt.NDArray[np.int16], lag: int,
                  until: int | None = None) -> tuple[int, int]:
-    """How much of a never-zero `reply` the recording holds from `lag` (to `until`), and the recording index
-    of its last sample. Silence from an underrun may interrupt it; what is heard must match bit-exact."""
+    """How far into a never-zero `reply` the recording got (from `lag`, before `until`): the reply index
+    after the last sample heard, and the recording index of that sample.
+
+    Found by where the recording's last 32 reply samples sit in the reply, so an underrun's silence or a
+    restart's lost millisecond before them does not shift the answer.
+    """
     end = min(len(recording), until if until is not None else lag + len(reply) + SAMPLE_RATE)
-    window = recording[lag:end]
-    heard = np.flatnonzero(window)
+    heard = np.flatnonzero(recording[lag:end])
     if heard.size == 0:
         return 0, lag
-    count = int(heard.size)
-    differ = np.flatnonzero(window[heard] != reply[:count]) if count <= len(reply) else np.array([len(reply)])
-    assert differ.size == 0, f"the recording is not the reply from its sample {differ[0]} of {count} heard"
-    return count, lag + int(heard[-1])
+    last = lag + int(heard[-1])
+    tail = recording[last - 31 : last + 1]
+    at = locate(tail, reply)
+    assert at >= 0, "the recording's last samples are not from the reply"
+    return at + 32, last
 
 
 def locate(reply: npt.NDArray[np.int16], recording: npt.NDArray[np.int16], start: int = 0, probe: int = 32) -> int:
