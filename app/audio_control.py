@@ -1,7 +1,8 @@
 """The audio devices' life: open, watch, reopen, close — never on the UI loop, never two at once.
 
 PortAudio's open, close and abort block (a vanished device can hold them for a long while), so they run
-in a worker thread, serialised by a lock: PortAudio is not to be entered from two threads at once. The
+on the engine's own device worker thread (`engine.open` / `engine.close`, awaited here without blocking
+the UI loop), one at a time: PortAudio is not to be entered from two threads at once. The
 controller attaches the engine to the session once it runs, detaches it when it dies, and reports every
 change in one sentence (`report(reason, notes)`; `reason` None means audio works).
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 from app.audio.devices import AudioUnavailable
 from app.audio.engine import AudioEngine
+from app.audio.local_speech import LocalSpeech
 from app.config import AudioSettings
 
 log = logging.getLogger(__name__)
@@ -26,12 +28,14 @@ class AudioController:
 
     def __init__(self, engine: AudioEngine | None, settings: AudioSettings, *, report: Report,
                  capture_loop: asyncio.AbstractEventLoop, sink: Callable[[bytes], None],
+                 speech_sink: Callable[[LocalSpeech], None] | None = None,
                  attach: Callable[[AudioEngine], None], detach: Callable[[], None],
                  unavailable: str | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self._capture_loop = capture_loop
         self._sink = sink
+        self._speech_sink = speech_sink
         self._report = report
         self._attach = attach
         self._detach = detach
@@ -50,7 +54,7 @@ class AudioController:
             if self.running:
                 await self._stop_locked()
             try:
-                await asyncio.to_thread(engine.start, self._capture_loop, self._sink)
+                await engine.open(self._capture_loop, self._sink, self._speech_sink)
             except AudioUnavailable as exc:
                 self._report(str(exc), [])
                 return
@@ -84,7 +88,7 @@ class AudioController:
         self.running = False
         if self.engine is not None:
             self.engine.silence.tripped = False
-            await asyncio.to_thread(self.engine.stop)
+            await self.engine.close()
 
     async def apply(self, audio: AudioSettings) -> None:
         """Apply new audio settings live; the devices are reopened only when they changed."""
@@ -94,6 +98,8 @@ class AudioController:
             return
         engine.playback.set_jitter_ms(audio.jitter_ms)
         engine.echo_gate = audio.echo_gate
+        engine.barge_in_mode = audio.barge_in
+        engine.ducker.window_s = audio.duck_window_ms / 1000
         if (audio.input_device, audio.output_device) != (previous.input_device, previous.output_device):
             engine.input_device, engine.output_device = audio.input_device, audio.output_device
             await self.open()

@@ -127,6 +127,11 @@ class AudioSettings(_Section):
     muted: bool = False
     echo_gate: bool = False
     """Do not send mic blocks quieter than what is playing (for speakers without good echo cancelling)."""
+    barge_in: Literal["duck", "service", "local-cut"] = "duck"
+    """Talking over a reply: duck it at once and cut when the service confirms (duck), wait for the service
+    (service), or cut it as soon as the microphone hears you (local-cut: best with headphones)."""
+    duck_window_ms: int = Field(600, ge=100, le=5000)
+    """How long a ducked reply waits for the service to confirm before it comes back (a cough, a door)."""
 
     @field_validator("input_device", "output_device", mode="before")
     @classmethod

@@ -30,7 +30,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 Changes = Mapping[tuple[str, ...], Any]
-SCREEN_AUDIO_FIELDS = ("input_device", "output_device", "jitter_ms", "echo_gate")
+SCREEN_AUDIO_FIELDS = ("input_device", "output_device", "jitter_ms", "echo_gate", "barge_in")
 """The audio settings the settings screen edits; the rest (enabled, files, muted) are never saved by it."""
 
 

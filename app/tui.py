@@ -97,6 +97,7 @@ class VoiceLiveApp(App[int]):
         self.audio = AudioController(engine, settings.audio, report=self._audio_report,
                                      unavailable=services.audio_error,
                                      capture_loop=self.control.loop, sink=self.session.submit_audio,
+                                     speech_sink=self.session.local_speech,
                                      attach=self.control.attach_audio, detach=self.control.detach_audio)
         saver = SettingsSaver(settings)
         book = PresetBook(settings.presets, settings.config_path)

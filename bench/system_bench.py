@@ -108,6 +108,7 @@ def _speech_file(path: Path) -> None:
 class _Device:
     playback: Any
     muted: bool = False
+    barge_in_mode: str = "service"
 
 
 async def event_ingest(seconds_of_audio: float) -> list[dict[str, Any]]:

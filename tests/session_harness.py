@@ -28,6 +28,7 @@ class SoftwareDevice:
 
     playback: PlaybackBuffer
     muted: bool = False
+    barge_in_mode: str = "service"
 
 
 class SessionHarness:

@@ -101,7 +101,8 @@ async def test_a_vanished_device_is_reported_and_audio_can_be_reopened(audio_dev
                        Services(engine=engine, emulator=EmulatorServer()))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(lambda: app.main.status.state == "connected" and engine.active, timeout=15)
-        engine._streams[0].abort()
+        assert engine._pair is not None
+        engine._pair.output.abort()
         await wait_for(lambda: app.main.status.audio == "text mode", timeout=5)
         notices = [str(n.render()) for n in app.screen.query(NoticeLine)]
         assert any("audio device stopped" in n and "press a" in n for n in notices), notices

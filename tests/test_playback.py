@@ -44,9 +44,19 @@ def test_underrun_is_counted_and_rearms_the_jitter_buffer() -> None:
     buf = PlaybackBuffer(jitter_ms=40)
     buf.write("a", ramp(ms_to_frames(40)))
     pull(buf, 3)
+    assert buf.underruns == 0  # ran dry, but it may just have ended
+    buf.write("a", ramp(ms_to_frames(20)))  # more of it: that was a gap; below the target again: must wait
     assert buf.underruns == 1
-    buf.write("a", ramp(ms_to_frames(20)))  # below the target again: must wait
     assert not pull(buf).any()
+
+
+def test_a_reply_whose_done_event_comes_after_its_last_frame_did_not_underrun() -> None:
+    buf = PlaybackBuffer(jitter_ms=40)
+    buf.write("a", ramp(ms_to_frames(60)))
+    pull(buf, 5)
+    buf.end_item("a")
+    buf.write("b", ramp(ms_to_frames(60)))
+    assert buf.underruns == 0
 
 
 def test_flush_fades_out_within_12_ms_and_drops_the_rest() -> None:
@@ -55,12 +65,62 @@ def test_flush_fades_out_within_12_ms_and_drops_the_rest() -> None:
     pull(buf, 5)
     buf.request_flush()
     out = pull(buf)
-    fade = ms_to_frames(10)
-    assert ms_to_frames(10) <= 12 * 24
-    assert np.all(np.diff(out[:fade].astype(int)) <= 0) and out[0] > 9000  # a ramp down, not a step
-    assert not out[fade:].any()
+    sounding = np.flatnonzero(out)
+    assert sounding.size and sounding[-1] < ms_to_frames(12)  # silent 12 ms into the block
+    assert np.all(np.diff(out[: sounding[-1] + 1].astype(int)) <= 0) and out[0] > 9000  # a ramp down, not a step
     assert not pull(buf, 5).any() and buf.buffered_ms == 0
     assert buf.flushes == 1
+
+
+def test_a_new_item_written_right_after_a_flush_plays_in_full() -> None:
+    """The flush takes effect when requested: audio written before the next callback is the new reply."""
+    buf = PlaybackBuffer(jitter_ms=40, fade_ms=10)
+    buf.write("old", np.full(ms_to_frames(1000), 10000, dtype=np.int16))
+    buf.end_item("old")
+    pull(buf, 5)
+    buf.request_flush()
+    new = ramp(ms_to_frames(300))
+    buf.write("new", new)
+    buf.end_item("new")
+    played = pull(buf, 20)
+    fade = ms_to_frames(10)
+    assert np.all(played[:fade] <= 10000) and np.array_equal(played[BLOCK_FRAMES : BLOCK_FRAMES + len(new)], new)
+    assert not played[BLOCK_FRAMES + len(new) :].any()
+    assert buf.played_ms("new") == 300 and buf.played_ms("old") == 110
+
+
+def test_a_flush_with_nothing_left_to_hear_cuts_nothing() -> None:
+    buf = PlaybackBuffer(jitter_ms=0)
+    buf.write("a", ramp(ms_to_frames(100)))
+    buf.end_item("a")
+    pull(buf, 6)
+    buf.request_flush()
+    assert buf.flushes == 0 and buf.played_ms("a") == 100 and not buf.is_playing()
+
+
+def test_played_ms_follows_the_dac_not_the_handoff() -> None:
+    """With PortAudio's DAC times, audio handed to the device counts only once it is due at the speaker."""
+    import time
+
+    buf = PlaybackBuffer(jitter_ms=0)
+    buf.write("a", ramp(ms_to_frames(1000)))
+    buf.end_item("a")
+    now = time.monotonic()
+    for k in range(5):  # 100 ms handed, the first frame due half a second from now
+        buf.fill(np.empty(BLOCK_FRAMES, dtype=np.int16), dac_time=now + 0.5 + 0.02 * k)
+    assert buf.played_ms("a") == 0 and buf.is_playing("a") and buf.current_item == "a"
+    buf2 = PlaybackBuffer(jitter_ms=0)
+    buf2.device_flush = True
+    buf2.write("a", ramp(ms_to_frames(1000)))
+    for k in range(5):
+        buf2.fill(np.empty(BLOCK_FRAMES, dtype=np.int16), dac_time=now - 0.03 + 0.02 * k)
+    buf2.request_flush()  # 30 ms heard by `now`; the device still holds 70 ms handed
+    late_ms = (time.monotonic() - now) * 1000
+    assert 29 <= buf2.played_ms("a") <= 31 + late_ms
+    buf2.device_dropped(now - 0.005)  # the drop happened 25 ms after the first frame was due
+    assert buf2.played_ms("a") == 25
+    buf2.device_dropped(now + 0.01)  # a later report changes nothing: the cut is settled
+    assert buf2.played_ms("a") == 25 and buf2.received_ms("a") == 1000
 
 
 def test_played_ms_counts_frames_handed_to_the_device_per_item_and_is_clamped() -> None:
@@ -74,6 +134,7 @@ def test_played_ms_counts_frames_handed_to_the_device_per_item_and_is_clamped() 
     assert buf.current_item == "b" and buf.is_playing("b") and not buf.is_playing("a")
     buf.request_flush()
     assert buf.played_ms("b") == 210  # the fade that is still to come will be heard too
+    assert not buf.is_playing("b")
     pull(buf)
     assert buf.played_ms("b") == 210 and buf.received_ms("b") == 500
     assert buf.played_ms("unknown") == 0

@@ -132,7 +132,8 @@ async def test_a_stale_truncate_is_not_sent_to_the_next_connection(emulator: Emu
         emulator.drop_connections()
         await wait_for(lambda: h.session.state == "reconnecting", timeout=5)
         h.session.interrupt()  # what was left of the old connection's reply: truncate means nothing now
-        assert any('"conversation.item.truncate"' in f for f in h.session.outbox.queued_control)
+        await wait_for(lambda: any('"conversation.item.truncate"' in f for f in h.session.outbox.queued_control),
+                       timeout=2)  # queued once the device has dropped what it held
         await wait_for(lambda: len(emulator.sessions) == 2 and h.session.state == "connected", timeout=10)
         h.session.send_text("and now?")
         await wait_for(lambda: any("and now?" in n.text for n in h.of(nt.AssistantTurnEnded)), timeout=20)

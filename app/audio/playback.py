@@ -1,8 +1,13 @@
-"""The playback buffer: written by the session (asyncio loop), drained by the output callback.
+"""The playback buffer: written by the session (its event loop), drained by the output callback.
 
 A preallocated ring of int16 frames. The lock is held only for a copy. Positions are counted in frames
-since the buffer was made (`_written`, `_handed`), so "how much of item X reached the device" is a
-subtraction, and a flush is just moving the read position to the write position after a short fade.
+since the buffer was made (`_written`, `_handed`), so "how much of item X was heard" is a subtraction
+against the position the DAC had reached (`PlayedTimeline`), not against what was handed to PortAudio.
+
+A flush takes effect when it is requested: everything written before the request is dropped and the
+items written after it play in full. Who silences what is already queued in the device depends on the
+output: with `device_flush` the engine drops the device's queue (and reports when, `device_dropped`);
+without it the next callback fades the old audio out over `fade_ms` and the device plays out its queue.
 
 Jitter: playback starts only when `jitter_frames` are buffered (or the reply is already complete), and
 re-arms after each underrun or flush, so network jitter becomes a fixed small delay instead of crackle.
@@ -10,13 +15,18 @@ re-arms after each underrun or flush, so network jitter becomes a fixed small de
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from app.audio import SAMPLE_RATE, frames_to_ms, ms_to_frames
+from app.audio.timeline import NO_TIMING, PlayedTimeline
 
 
 @dataclass
@@ -24,30 +34,38 @@ class _Segment:
     item_id: str
     start: int  # write position of the item's first frame
     end: int  # write position after its last frame
-    cut: int | None = None  # read position where a flush stopped it (frames after it were dropped)
+    cut: int | None = None  # ring position after the last frame heard, once a flush stopped the item
+    settled: bool = True  # False while the device may still play past `cut` (its queue not yet dropped)
 
 
 class PlaybackBuffer:
-    """Thread-safe ring buffer with jitter priming, fade-out flush and per-item played-frame accounting."""
+    """Thread-safe ring buffer with jitter priming, flush on request and per-item heard-frame accounting."""
 
     def __init__(self, *, jitter_ms: int = 80, capacity_s: float = 120.0, fade_ms: float = 10.0) -> None:
         self._ring = np.zeros(int(capacity_s * SAMPLE_RATE), dtype=np.int16)
         self._fade = np.linspace(1.0, 0.0, ms_to_frames(fade_ms), dtype=np.float32)
         self._scratch = np.zeros(len(self._fade), dtype=np.float32)
         self._lock = threading.Lock()
+        self._timeline = PlayedTimeline()
         self._written = 0
         self._handed = 0
+        self._floor = 0  # nothing before this position may play again (the last flush's target)
+        self._fade_from = 0
+        self._fade_left = 0
         self._segments: list[_Segment] = []
         self._open_item: str | None = None
         self._primed = False
-        self._flush_pending = False
+        self._ran_dry: str | None = None  # the item whose audio ran out before it was complete
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self.device_flush = False  # the engine drops the device queue on flush (set while a stream runs)
+        self.on_flush: Callable[[], None] | None = None  # called (outside the lock) after a flush request
         self.jitter_frames = ms_to_frames(jitter_ms)
-        self.underruns = 0
+        self.underruns = 0  # times a reply's audio ran out and more of it came later (a gap was heard)
         self.overflow_frames = 0
         self.flushes = 0
-        self.output_delay_s = 0.0  # DAC time - callback time, from the last callback (PortAudio timing)
+        self.device_drops = 0
 
-    # ------------------------------------------------------------------ writer side (asyncio loop)
+    # ------------------------------------------------------------------ writer side (session loop)
     def write(self, item_id: str, pcm: npt.NDArray[np.int16]) -> None:
         """Queue PCM for an item; frames that do not fit (a reply > capacity ahead of the DAC) are dropped."""
         with self._lock:
@@ -60,6 +78,9 @@ class PlaybackBuffer:
                 self._segments.append(_Segment(item_id, self._written, self._written))
                 del self._segments[:-64]
                 seg = self._segments[-1]
+            if self._ran_dry == item_id:
+                self.underruns += 1
+            self._ran_dry = None
             start = self._written % len(self._ring)
             first = min(len(pcm), len(self._ring) - start)
             self._ring[start : start + first] = pcm[:first]
@@ -73,59 +94,123 @@ class PlaybackBuffer:
         with self._lock:
             if self._open_item == item_id:
                 self._open_item = None
+            if self._ran_dry == item_id:
+                self._ran_dry = None  # it had simply ended: the done event came after its last frame played
 
     def request_flush(self) -> None:
-        """Stop playback: the next callback fades out over `fade_ms` and drops everything buffered."""
+        """Stop what was written so far, now: audio written after this call is a new reply and plays in full."""
         with self._lock:
-            if self._written > self._handed:
-                self._flush_pending = True
-            self._open_item = None
+            heard = self._timeline.position_at(time.monotonic(), self._handed)
+            if self._written <= heard:
+                self._open_item = None
+                return  # nothing left to hear
+            old = self._handed
+            self._fade_from = old
+            self._fade_left = 0 if self.device_flush else min(self._written - old, len(self._fade))
+            for seg in self._segments:
+                if seg.cut is None and seg.end > heard:
+                    seg.cut = min(seg.end, max(seg.start, old + self._fade_left))
+                    seg.settled = not self.device_flush
+            self._handed = self._floor = self._written
+            self._open_item = self._ran_dry = None
+            self._primed = False
+            self.flushes += 1
+        if self.on_flush is not None:
+            self.on_flush()
 
     def set_jitter_ms(self, jitter_ms: int) -> None:
         self.jitter_frames = ms_to_frames(jitter_ms)
 
-    # ------------------------------------------------------------------ reader side (audio callback)
-    def fill(self, out: npt.NDArray[np.int16]) -> int:
-        """Fill `out` (one callback block); returns frames of real audio written. Never blocks for long."""
-        n = len(out)
+    async def flushed(self, timeout: float = 0.25) -> None:
+        """Wait (on the caller's loop) until the device has dropped what a flush stopped, so `played_ms` is final.
+
+        Returns at once when nothing is pending (no device flush, or already done); gives up after `timeout`.
+        """
+        loop = asyncio.get_running_loop()
         with self._lock:
+            if all(seg.settled for seg in self._segments):
+                return
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((loop, future))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(future, timeout)
+
+    # ------------------------------------------------------------------ device side (engine worker thread)
+    def device_dropped(self, t_drop: float, *, replay: bool = False) -> None:
+        """The device's queue was dropped at `t_drop` (monotonic): settle cuts at what the DAC had played.
+
+        With `replay` (ducking), what was dropped but not flushed is handed to the device again, so the
+        reply goes on from the frame the user heard last (now at the new gain).
+        """
+        with self._lock:
+            heard = self._timeline.position_at(t_drop, self._handed)
+            self._timeline.strike_after(t_drop)
+            for seg in self._segments:
+                if not seg.settled and seg.cut is not None:
+                    seg.cut = min(seg.cut, max(seg.start, heard))
+                    seg.settled = True
+            if replay:
+                back = max(heard, self._floor, self._written - len(self._ring))
+                self._handed = min(self._handed, back)
+            self.device_drops += 1
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is closed
+                loop.call_soon_threadsafe(_resolve, future)
+
+    # ------------------------------------------------------------------ reader side (audio callback)
+    def would_start(self, now: float) -> bool:
+        """The next `fill` would start playing after silence, and the device has played all real audio."""
+        with self._lock:
+            if self._primed or self._fade_left:
+                return False
             available = self._written - self._handed
-            if self._flush_pending:
-                count = min(available, n, len(self._fade))
-                self._copy_out(out[:count])
+            if not (available >= self.jitter_frames or (available > 0 and self._open_item is None)):
+                return False
+            return self._timeline.position_at(now, self._handed) >= self._handed
+
+    def fill(self, out: npt.NDArray[np.int16], dac_time: float | None = None) -> int:
+        """Fill `out` (one callback block); returns frames of real audio written. Never blocks for long.
+
+        `dac_time` is when the block's first frame reaches the DAC (monotonic); None when unknown, and
+        then the block counts as heard once handed.
+        """
+        n = len(out)
+        when = NO_TIMING if dac_time is None else dac_time
+        with self._lock:
+            if self._fade_left:
+                count = min(self._fade_left, n)
+                self._copy_out(out[:count], self._fade_from)
                 np.multiply(out[:count], self._fade[:count], out=self._scratch[:count], casting="unsafe")
                 out[:count] = self._scratch[:count]
                 out[count:] = 0
-                for seg in self._segments:
-                    if seg.end > self._handed and seg.cut is None:
-                        seg.cut = self._handed
-                self._handed = self._written  # the rest is dropped
-                self._flush_pending = False
-                self._primed = False
-                self.flushes += 1
+                self._timeline.record(when, self._fade_from, count)
+                self._fade_left = 0
                 return count
+            available = self._written - self._handed
             if not self._primed:
                 if available >= self.jitter_frames or (available > 0 and self._open_item is None):
                     self._primed = True
                 else:
                     out[:] = 0
+                    self._timeline.record(when, self._handed, 0)
                     return 0
             count = min(available, n)
-            self._copy_out(out[:count])
+            self._copy_out(out[:count], self._handed)
             out[count:] = 0
+            self._timeline.record(when, self._handed, count)
+            self._handed += count
             if count < n:
                 self._primed = False
-                if self._open_item is not None:
-                    self.underruns += 1
+                self._ran_dry = self._open_item  # an underrun if more of it arrives (counted in `write`)
             return count
 
-    def _copy_out(self, out: npt.NDArray[np.int16]) -> None:
+    def _copy_out(self, out: npt.NDArray[np.int16], position: int) -> None:
         count = len(out)
-        start = self._handed % len(self._ring)
+        start = position % len(self._ring)
         first = min(count, len(self._ring) - start)
         out[:first] = self._ring[start : start + first]
         out[first:count] = self._ring[: count - first]
-        self._handed += count
 
     # ------------------------------------------------------------------ accounting (any thread)
     def _segment(self, item_id: str) -> _Segment | None:
@@ -134,31 +219,37 @@ class PlaybackBuffer:
                 return seg
         return None
 
+    def _heard_now(self) -> int:
+        return self._timeline.position_at(time.monotonic(), self._handed)
+
     def received_ms(self, item_id: str) -> int:
         with self._lock:
             seg = self._segment(item_id)
             return frames_to_ms(seg.end - seg.start) if seg else 0
 
     def played_ms(self, item_id: str) -> int:
-        """Audio of the item handed to the device so far (it will all be heard), clamped to what arrived."""
+        """Audio of the item the user has heard (at the DAC), clamped to what arrived.
+
+        After a flush: what was heard when the cut took effect. While the device's queue is still being
+        dropped this is the DAC position now (a few ms short at most; `await flushed()` for the final value).
+        """
         with self._lock:
             seg = self._segment(item_id)
             if seg is None:
                 return 0
-            handed = self._handed if seg.cut is None else seg.cut
-            if self._flush_pending:  # the fade still to come will be heard too
-                handed = min(self._written, handed + len(self._fade))
-            return frames_to_ms(min(max(handed - seg.start, 0), seg.end - seg.start))
+            position = seg.cut if seg.cut is not None and seg.settled else self._heard_now()
+            if seg.cut is not None:
+                position = min(position, seg.cut)
+            return frames_to_ms(min(max(position - seg.start, 0), seg.end - seg.start))
 
     def is_playing(self, item_id: str | None = None) -> bool:
-        """Whether audio (of `item_id`, if given) is buffered and not yet handed to the device."""
+        """Whether audio (of `item_id`, if given) is still to be heard: buffered, or queued in the device."""
         with self._lock:
-            if self._written <= self._handed or self._flush_pending:
-                return False
+            heard = self._heard_now()
             if item_id is None:
-                return True
+                return self._written > max(heard, self._floor)
             seg = self._segment(item_id)
-            return seg is not None and seg.end > self._handed
+            return seg is not None and seg.cut is None and seg.end > heard
 
     @property
     def buffered_ms(self) -> int:
@@ -167,9 +258,15 @@ class PlaybackBuffer:
 
     @property
     def current_item(self) -> str | None:
-        """The item whose audio the device is playing or about to play."""
+        """The item the user is hearing, or will hear next."""
         with self._lock:
+            heard = self._heard_now()
             for seg in self._segments:
-                if seg.end > self._handed:
+                if seg.cut is None and seg.end > heard:
                     return seg.item_id
             return None
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -83,7 +83,8 @@ class ConversationScreen(Screen[None]):
         self.timeline: nt.TimelineChanged | None = None
         self.status = StatusBar()
         self.mic_meter = LevelMeter("mic", mic, id="mic-meter")
-        self.out_meter = LevelMeter("out", speaker, id="out-meter")
+        engine = audio.engine
+        self.out_meter = LevelMeter("out", speaker, ducked=(lambda: engine.ducked) if engine else None, id="out-meter")
         self.strip = TimelineStrip()
         self.log_view = ConversationLog()
         self.prompt = MessagePrompt()

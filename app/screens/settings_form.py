@@ -54,6 +54,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               (OFF, "azure_deep_noise_suppression", "near_field", "far_field")),
     FieldSpec("echo", "Server echo cancellation", "bool", "Audio processing"),
     FieldSpec("echo-gate", "Local echo gate", "bool", "Audio processing", help="for speakers without headphones"),
+    FieldSpec("barge-in", "Talking over a reply", "choice", "Audio processing", ("duck", "service", "local-cut"),
+              help="duck: lower it at once, cut when the service hears you; local-cut: cut at once"),
     FieldSpec("jitter", "Jitter buffer (ms)", "int", "Audio processing"),
     FieldSpec("input-device", "Input device", "text", "Devices", help="index or part of the name; empty = default"),
     FieldSpec("output-device", "Output device", "text", "Devices"),
@@ -106,6 +108,7 @@ def values_from(session: SessionConfig, audio: AudioSettings) -> dict[str, Any]:
         "noise": session.input_audio_noise_reduction.type if session.input_audio_noise_reduction else OFF,
         "echo": session.input_audio_echo_cancellation is not None,
         "echo-gate": audio.echo_gate,
+        "barge-in": audio.barge_in,
         "jitter": str(audio.jitter_ms),
         "input-device": audio.input_device or "",
         "output-device": audio.output_device or "",
@@ -177,7 +180,7 @@ def build(values: dict[str, Any], base: SessionConfig, audio: AudioSettings) -> 
         "instructions": str(values["instructions"]),
         "interim_response": _interim(str(values["interim"]), base),
     }
-    audio_data = {**audio.model_dump(), "echo_gate": bool(values["echo-gate"]),
+    audio_data = {**audio.model_dump(), "echo_gate": bool(values["echo-gate"]), "barge_in": values["barge-in"],
                   "jitter_ms": _number(values, "jitter", int),
                   "input_device": str(values["input-device"]).strip() or None,
                   "output_device": str(values["output-device"]).strip() or None}

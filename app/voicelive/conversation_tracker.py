@@ -10,6 +10,7 @@ whether a response is still being generated, and the transcript to cut.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -42,6 +43,7 @@ class AudioOutput(Protocol):
     def played_ms(self, item_id: str) -> int: ...
     def received_ms(self, item_id: str) -> int: ...
     def is_playing(self, item_id: str | None = None) -> bool: ...
+    async def flushed(self, timeout: float = 0.25) -> None: ...
 
 
 class ConversationTracker:
@@ -61,6 +63,7 @@ class ConversationTracker:
         self._audio_started_for: str | None = None  # the last item whose first audio was announced
         self._user_speaking = False
         self._replay_pending = 0  # echoes of our own context replay still to come
+        self._truncating: asyncio.Future[None] | None = None  # the truncate waiting for the device's flush
         self._warn = WarningLimiter(log)
         self.handlers: dict[str, Callable[[Any], None]] = {
             "input_audio_buffer.speech_started": self._speech_started,
@@ -273,11 +276,17 @@ class ConversationTracker:
         if not playing and not still_arriving:
             return  # the reply was heard in full: nothing to truncate
         audio.request_flush()
-        heard_ms = audio.played_ms(item_id)
-        self._interrupted[item_id] = heard_ms
+        self._interrupted[item_id] = audio.played_ms(item_id)  # from now on, late audio for it is dropped
+        self._truncating = asyncio.ensure_future(self._truncate_when_flushed(audio, item_id))
+
+    async def _truncate_when_flushed(self, audio: AudioOutput, item_id: str) -> None:
+        """Truncate at what the DAC played: known once the device has dropped its queue (a few ms)."""
+        await audio.flushed()
+        heard_ms = self._interrupted[item_id] = audio.played_ms(item_id)
         self.outbox.put(ce.ItemTruncate(item_id=item_id, content_index=0, audio_end_ms=heard_ms).to_json())
         log.info("barge-in: item %s stopped at %d ms of %d ms received", item_id, heard_ms,
                  audio.received_ms(item_id))
+        turn = self.conversation.get(item_id)
         if turn is not None and turn.status == "completed":  # the response had already finished arriving
             turn.status = "in_progress"
             self._end_assistant_turn(item_id, "cancelled")

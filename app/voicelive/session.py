@@ -47,10 +47,14 @@ PTT_OFF_HINT = "Push-to-talk is off: turn detection ends your turns. Choose \"of
 
 
 class AudioDevice(Protocol):
-    """Audio the session can attach: a playback output, and a mute the capture side obeys."""
+    """Audio the session can attach: a playback output, a mute the capture side obeys, and how talking over
+    a reply is handled ("duck" / "service" / "local-cut": with local-cut the session interrupts at once)."""
 
     playback: Any  # an AudioOutput (a settable attribute in a Protocol cannot narrow it further)
     muted: bool
+
+    @property
+    def barge_in_mode(self) -> str: ...
 
 
 class VoiceLiveSession:
@@ -160,9 +164,14 @@ class VoiceLiveSession:
     def local_speech(self, event: LocalSpeechEvent) -> None:
         """The audio engine heard the user start or stop speaking (call_soon_threadsafe from its thread).
 
-        From the first such event on, the session stops deriving speech from the blocks itself.
+        From the first such event on, the session stops deriving speech from the blocks itself. In
+        "local-cut" mode, speech heard over a playing reply stops it now, without waiting for the service.
         """
         self.metrics.local_speech(event, from_engine=True)
+        device = self._device
+        if event.kind == "start" and event.during_playback and device is not None \
+                and device.barge_in_mode == "local-cut":
+            self.interrupt()
 
     def reconnect(self) -> None:
         self.connection.reconnect_now()
