@@ -76,24 +76,17 @@ class ToolApprovalChanged(SessionMessage):
     notice: nt.ToolApprovalRequested | nt.ToolApprovalWithdrawn
 
 
+_MESSAGE_FOR: dict[type[nt.Notice], type[SessionMessage]] = {
+    nt.ConnectionChanged: ConnectionStateChanged, nt.ConfigChanged: ConfigStateChanged,
+    nt.MuteChanged: MuteStateChanged, nt.ToolCallChanged: ToolCallUpdated,
+    nt.ToolApprovalRequested: ToolApprovalChanged, nt.ToolApprovalWithdrawn: ToolApprovalChanged,
+    nt.TalkChanged: TalkStateChanged, nt.TimelineChanged: TimelineUpdated, nt.UsageChanged: UsageUpdated,
+}
+
+
 def message_for(notice: nt.Notice) -> SessionMessage:
-    if isinstance(notice, nt.ConnectionChanged):
-        return ConnectionStateChanged(notice)
-    if isinstance(notice, nt.ConfigChanged):
-        return ConfigStateChanged(notice)
-    if isinstance(notice, nt.MuteChanged):
-        return MuteStateChanged(notice)
-    if isinstance(notice, nt.ToolCallChanged):
-        return ToolCallUpdated(notice)
-    if isinstance(notice, (nt.ToolApprovalRequested, nt.ToolApprovalWithdrawn)):
-        return ToolApprovalChanged(notice)
-    if isinstance(notice, nt.TalkChanged):
-        return TalkStateChanged(notice)
-    if isinstance(notice, nt.TimelineChanged):
-        return TimelineUpdated(notice)
-    if isinstance(notice, nt.UsageChanged):
-        return UsageUpdated(notice)
-    return ConversationUpdated(notice)
+    """The message type a notice's handler expects; anything else is for the conversation log."""
+    return _MESSAGE_FOR.get(type(notice), ConversationUpdated)(notice)
 
 
 class EndpointResolved(Message):

@@ -8,7 +8,6 @@ alone accepts any dict, so it proves nothing; the typed rebuild can fail, as its
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any
 
@@ -23,18 +22,7 @@ from azure.core.credentials import AzureKeyCredential  # noqa: E402
 from app.emulator.server import EmulatorServer  # noqa: E402
 from app.protocol.session import EndOfUtterance, SessionConfig, TurnDetection, Voice  # noqa: E402
 from tests.helpers import silence, speechlike  # noqa: E402
-
-
-async def _until(conn: Any, kind: str, seen: list[Any], timeout: float = 15) -> Any:
-    async def loop() -> Any:
-        while True:
-            event = await conn.recv()
-            seen.append(event)
-            assert type(event) is not m.ServerEvent, f"the SDK could not type {event.get('type')}"
-            if event.type == kind:
-                return event
-
-    return await asyncio.wait_for(loop(), timeout)
+from tests.sdk_client import until as _until  # noqa: E402
 
 
 @pytest.mark.parametrize("vad", ["server_vad", "azure_semantic_vad"])

@@ -3,7 +3,6 @@ event the emulator sends as its own typed class, sends its own tool items, and c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -18,6 +17,7 @@ from azure.core.credentials import AccessToken, AzureKeyCredential  # noqa: E402
 
 from app.emulator.server import EmulatorServer  # noqa: E402
 from tests.mcp_server import mcp_server  # noqa: E402
+from tests.sdk_client import until as _until  # noqa: E402
 
 EXPECTED_CLASSES = {
     "response.function_call_arguments.delta": m.ServerEventResponseFunctionCallArgumentsDelta,
@@ -29,18 +29,6 @@ EXPECTED_CLASSES = {
     "response.mcp_call.in_progress": m.ServerEventResponseMcpCallInProgress,
     "response.mcp_call.completed": m.ServerEventResponseMcpCallCompleted,
 }
-
-
-async def _until(conn: Any, kind: str, seen: list[Any], timeout: float = 15) -> Any:
-    async def loop() -> Any:
-        while True:
-            event = await conn.recv()
-            seen.append(event)
-            assert type(event) is not m.ServerEvent, f"the SDK could not type {event.get('type')}"
-            if event.type == kind:
-                return event
-
-    return await asyncio.wait_for(loop(), timeout)
 
 
 async def _ask(conn: Any, text: str) -> None:
