@@ -277,13 +277,17 @@ class ConversationTracker:
             return  # the reply was heard in full: nothing to truncate
         audio.request_flush()
         self._interrupted[item_id] = audio.played_ms(item_id)  # from now on, late audio for it is dropped
-        self._truncating = asyncio.ensure_future(self._truncate_when_flushed(audio, item_id))
+        self._truncating = asyncio.ensure_future(self._truncate_when_flushed(audio, item_id, self.outbox.connection))
 
-    async def _truncate_when_flushed(self, audio: AudioOutput, item_id: str) -> None:
-        """Truncate at what the DAC played: known once the device has dropped its queue (a few ms)."""
+    async def _truncate_when_flushed(self, audio: AudioOutput, item_id: str, connection: int) -> None:
+        """Truncate at what the DAC played: known once the device has dropped its queue (a few ms).
+
+        A connection that ended meanwhile took the item with it: the next one would refuse the truncate.
+        """
         await audio.flushed()
         heard_ms = self._interrupted[item_id] = audio.played_ms(item_id)
-        self.outbox.put(ce.ItemTruncate(item_id=item_id, content_index=0, audio_end_ms=heard_ms).to_json())
+        if self.outbox.connection == connection:
+            self.outbox.put(ce.ItemTruncate(item_id=item_id, content_index=0, audio_end_ms=heard_ms).to_json())
         log.info("barge-in: item %s stopped at %d ms of %d ms received", item_id, heard_ms,
                  audio.received_ms(item_id))
         turn = self.conversation.get(item_id)

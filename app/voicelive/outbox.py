@@ -34,6 +34,7 @@ class Outbox:
         self.dropped_audio_blocks = 0
         self.dropped_stale_frames = 0
         self.accepting_audio = True
+        self.connection = 0  # counts connections: a frame meant for an earlier one must not be queued later
 
     def put(self, text: str, *, durable: bool = False) -> None:
         self._control.append(Frame(text, durable))
@@ -61,6 +62,7 @@ class Outbox:
     def begin_connection(self) -> None:
         """A new connection: drop what the last one did not send, but hold its durable frames back until
         the preamble (queued next, with `put`) is in; `end_preamble` then queues them after it."""
+        self.connection += 1
         self._held = [frame for frame in self._control if frame.durable]
         self.dropped_stale_frames += len(self._control) - len(self._held)
         self._control.clear()
