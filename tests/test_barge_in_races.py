@@ -9,11 +9,15 @@ is real: the session, the socket, the emulator, whose received frames are the ev
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import numpy as np
+
+from app.audio import BLOCK_FRAMES
 from app.emulator.server import EmulatorServer
 from app.voicelive import notices as nt
-from tests.helpers import wait_for
+from tests.helpers import SoftwareSpeaker, wait_for
 from tests.session_harness import SessionHarness
 
 
@@ -40,3 +44,41 @@ async def test_a_reconnect_before_the_device_flush_lands_sends_no_stale_truncate
         new = emulator.sessions[1]
         assert not [e for e in new.received if e["type"] == "conversation.item.truncate"]
         assert not [e for _, e in new.sent if e["type"] == "error"]
+
+
+class LatentSpeaker(SoftwareSpeaker):
+    """A software speaker with a device queue: each block reaches the 'DAC' `latency_s` after it is handed
+    over (as PortAudio's `outputBufferDacTime` says), so what was heard lags what was handed."""
+
+    latency_s = 0.1
+
+    async def _run(self) -> None:
+        next_at = time.monotonic()
+        while True:
+            out = np.zeros(BLOCK_FRAMES, dtype=np.int16)
+            self.buffer.fill(out, time.monotonic() + self.latency_s)
+            self.played.append(out)
+            next_at += 0.02
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+async def test_a_reply_that_ends_before_the_device_flush_lands_is_cut_where_the_truncate_says(
+        emulator: EmulatorServer) -> None:
+    emulator.options.speed = 1.0  # the reply is still arriving: the cancel ends it at once
+    async with SessionHarness(emulator) as h:
+        await h.speaker.stop()
+        h.speaker = speaker = LatentSpeaker(h.playback)
+        speaker.start()
+        item = await _playing_reply(h)
+        h.playback.device_flush = True
+        h.session.interrupt()
+        await wait_for(lambda: h.emulated.replies[item].status == "cancelled", timeout=5)
+        await asyncio.sleep(0.06)  # the device takes a while to drop its queue; meanwhile it plays on
+        h.playback.device_dropped(time.monotonic())
+        await wait_for(lambda: h.emulated.replies[item].truncated_at_ms is not None, timeout=5)
+        await wait_for(lambda: h.of(nt.AssistantTurnEnded), timeout=5)
+        ended = h.of(nt.AssistantTurnEnded)[-1]
+        assert ended.status == "cancelled"
+        assert ended.interrupted_at_ms == h.emulated.replies[item].truncated_at_ms  # one cut, said once
+        turn = h.session.conversation.get(item)
+        assert turn is not None and turn.interrupted_at_ms == ended.interrupted_at_ms

@@ -64,6 +64,9 @@ class ConversationTracker:
         self._user_speaking = False
         self._replay_pending = 0  # echoes of our own context replay still to come
         self._truncating: asyncio.Future[None] | None = None  # the truncate waiting for the device's flush
+        # Items cut but not yet settled (the device is dropping its queue), with the end that arrived meanwhile:
+        # the turn ends once, at the point the truncate says.
+        self._settling: dict[str, tuple[str, Usage | None] | None] = {}
         self._warn = WarningLimiter(log)
         self.handlers: dict[str, Callable[[Any], None]] = {
             "input_audio_buffer.speech_started": self._speech_started,
@@ -246,6 +249,9 @@ class ConversationTracker:
         turn = self.conversation.get(item_id)
         if turn is None or turn.role != "assistant" or turn.done:
             return
+        if item_id in self._settling:  # cut, and the device is still dropping its queue: end it once settled
+            self._settling[item_id] = (status, usage)
+            return
         interrupted = self._interrupted.get(item_id)
         if interrupted is not None:
             status = "cancelled"
@@ -277,6 +283,7 @@ class ConversationTracker:
             return  # the reply was heard in full: nothing to truncate
         audio.request_flush()
         self._interrupted[item_id] = audio.played_ms(item_id)  # from now on, late audio for it is dropped
+        self._settling[item_id] = None
         self._truncating = asyncio.ensure_future(self._truncate_when_flushed(audio, item_id, self.outbox.connection))
 
     async def _truncate_when_flushed(self, audio: AudioOutput, item_id: str, connection: int) -> None:
@@ -284,14 +291,19 @@ class ConversationTracker:
 
         A connection that ended meanwhile took the item with it: the next one would refuse the truncate.
         """
-        await audio.flushed()
+        try:
+            await audio.flushed()
+        finally:
+            ended = self._settling.pop(item_id, None)
         heard_ms = self._interrupted[item_id] = audio.played_ms(item_id)
         if self.outbox.connection == connection:
             self.outbox.put(ce.ItemTruncate(item_id=item_id, content_index=0, audio_end_ms=heard_ms).to_json())
         log.info("barge-in: item %s stopped at %d ms of %d ms received", item_id, heard_ms,
                  audio.received_ms(item_id))
         turn = self.conversation.get(item_id)
-        if turn is not None and turn.status == "completed":  # the response had already finished arriving
+        if ended is not None:  # the response ended while the device was dropping its queue
+            self._end_assistant_turn(item_id, *ended)
+        elif turn is not None and turn.status == "completed":  # the response had already finished arriving
             turn.status = "in_progress"
             self._end_assistant_turn(item_id, "cancelled")
 
