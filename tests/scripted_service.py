@@ -23,6 +23,8 @@ class SlowService:
         self.refuse_above = refuse_threshold_above
         self.events: list[tuple[float, str, dict[str, Any]]] = []  # (time, "in"/"out", event)
         self.port = 0
+        self.created: dict[str, Any] = {}  # more fields for session.created's session (expires_at, ...)
+        self.connections = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -42,7 +44,9 @@ class SlowService:
         await ws.send(json.dumps(reply))
 
     async def handler(self, ws: ServerConnection) -> None:
-        await ws.send(json.dumps({"type": "session.created", "session": {"id": "sess_slow", "model": "gpt-4o"}}))
+        self.connections += 1
+        session = {"id": "sess_slow", "model": "gpt-4o", **self.created}
+        await ws.send(json.dumps({"type": "session.created", "session": session}))
         async for frame in ws:
             event = json.loads(frame)
             if event["type"] == "input_audio_buffer.append":

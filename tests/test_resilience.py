@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import random
 import shutil
 import socket
 import ssl
+import time
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
@@ -21,10 +23,14 @@ from websockets.asyncio.server import serve
 from app.conversation import Turn
 from app.emulator.server import EmulatorOptions, EmulatorServer
 from app.protocol.endpoint import Credentials, realtime_url
+from app.protocol.session import SessionConfig
 from app.voicelive import notices as nt
+from app.voicelive.auth import CredentialProvider
 from app.voicelive.connection import ConnectError, open_connection
 from app.voicelive.reconnect import ReconnectPolicy
+from app.voicelive.session import VoiceLiveSession
 from tests.helpers import silence, speechlike, wait_for
+from tests.scripted_service import SlowService, serve_slowly
 from tests.session_harness import SessionHarness
 from tests.test_events import SAMPLES, _mangle
 
@@ -271,3 +277,22 @@ async def test_a_server_that_is_not_voice_live() -> None:
         with pytest.raises(ConnectError, match=r"HTTP 200|did not answer as a Voice Live"):
             await open_connection(realtime_url(f"http://127.0.0.1:{port}", api_version="v", model="m"),
                                   Credentials(api_key="k"))
+
+
+
+@pytest.mark.parametrize("expires_in_s", [-7200.0, -time.time(), math.nan], ids=["two-hours-ago", "zero", "nan"])
+async def test_an_expiry_already_past_by_our_clock_does_not_reconnect_in_a_loop(expires_in_s: float) -> None:
+    """A service clock behind ours (or ours ahead: a machine set to the wrong time zone) says the session
+    expired before it began; a planned reconnect then came every half second, replaying the conversation."""
+    async with serve_slowly(SlowService(delay_s=0.0)) as service:
+        service.created = {"expires_at": time.time() + expires_in_s}
+        session = VoiceLiveSession(SessionConfig(), lambda notice: None)
+        url = realtime_url(service.endpoint, api_version="2026-07-15", model="gpt-4o")
+        task = asyncio.create_task(session.run(url, CredentialProvider(api_key="k")))
+        try:
+            await wait_for(lambda: session.config.confirmed is not None, timeout=10)
+            await asyncio.sleep(2.0)  # a window in which the loop reconnected three or four times
+            assert service.connections == 1
+        finally:
+            await session.close()
+            await task

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -291,6 +292,12 @@ class VoiceLiveSession:
         self.session_id = str(event.session.get("id", ""))
         expires = event.session.get("expires_at")
         self._expires_at = float(expires) if isinstance(expires, (int, float)) else None
+        if self._expires_at is not None and not (math.isfinite(self._expires_at) and self._expires_at > time.time()):
+            # Already past by our clock (one of the clocks is wrong): a planned reconnect would come at once,
+            # and again on the next connection. Without it the service's own close ends the session.
+            log.warning("the session's expiry time (%s) is not in the future by this machine's clock; "
+                        "no planned reconnect", expires)
+            self._expires_at = None
         agent = event.session.get("agent")
         name = agent.get("name") if isinstance(agent, dict) else None
         self.emit(nt.SessionStarted(self.session_id, str(event.session.get("model", "")),
