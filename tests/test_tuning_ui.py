@@ -195,3 +195,22 @@ async def test_usage_is_shown_per_turn_and_for_the_session(tmp_path: Path) -> No
         await pilot.press("d")
         details = [str(label.render()) for label in app.main.query(".turn-details")]
         assert any("tokens in 10" in text for text in details), details
+
+
+async def test_the_keys_of_the_other_turn_mode_say_why_they_do_nothing(tmp_path: Path) -> None:
+    """Space without push-to-talk, and the nudges with it, are out of the footer, but pressed they say why."""
+    app, emulator = make_app(tmp_path)
+    notified: list[str] = []
+    async with app.run_test(size=(80, 24), message_hook=lambda m: notified.append(
+            str(m.notification.message)) if hasattr(m, "notification") else None) as pilot:
+        await connected(app)
+        keys = {active.binding.key for active in app.main.active_bindings.values()}
+        assert "space" not in keys and "right_square_bracket" in keys  # the footer offers what works now
+        await pilot.press("space")
+        await wait_for(lambda: any("Push-to-talk is off" in t for t in notices_text(app)), timeout=5)
+        assert "input_audio_buffer.clear" not in [e["type"] for e in emulator.sessions[-1].received]
+        app.main.use_turn_detection(None)  # push-to-talk on, as from a preset
+        await wait_for(lambda: app.main.push_to_talk and not app.main.status.pending, timeout=5)
+        await pilot.press("right_square_bracket")
+        await wait_for(lambda: any("Turn detection is off" in t for t in notified), timeout=5)
+        assert emulator.sessions[-1].session["turn_detection"] is None

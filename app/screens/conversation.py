@@ -12,7 +12,7 @@ import time
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
@@ -101,13 +101,14 @@ class ConversationScreen(Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     # ------------------------------------------------------------------ keys
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The footer offers the talk key with push-to-talk, and the threshold and silence keys without it."""
-        if action == "talk":
-            return self.push_to_talk
-        if action in ("nudge_threshold", "nudge_silence"):
-            return not self.push_to_talk
-        return True
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The footer (and help) offer the talk key with push-to-talk, and the threshold and silence keys
+        without it. The other mode's keys stay bound (`check_action` would silence them): pressed, they say
+        why they do nothing."""
+        off = ("nudge_threshold", "nudge_silence") if self.push_to_talk else ("talk",)
+        return {key: active for key, active in super().active_bindings.items()
+                if active.binding.action.partition("(")[0] not in off}
 
     def action_toggle_mute(self) -> None:
         self.control.set_muted(not self.muted)
@@ -145,6 +146,9 @@ class ConversationScreen(Screen[None]):
 
     def action_talk(self) -> None:
         """Space: tap to start, tap to send; held, it talks until released (see `TalkKey`)."""
+        if not self.push_to_talk:
+            self.control.talk_start()  # the session says how to switch push-to-talk on
+            return
         press = self.talk_key.press(time.monotonic())
         if press == "start":
             self.control.talk_start()
