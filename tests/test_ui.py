@@ -311,3 +311,26 @@ async def test_starting_muted_from_the_config_shows_muted(tmp_path: Path) -> Non
         assert not [e for e in emulator.sessions[-1].received if e["type"] == "input_audio_buffer.append"]
         await pilot.press("m")
         await wait_for(lambda: not app.main.status.muted and not app.main.mic_meter.muted)
+
+
+async def test_applying_settings_keeps_the_voice_fields_the_form_does_not_show(tmp_path: Path) -> None:
+    """The form edits the voice's type, name and temperature and the transcription's model; a speaking rate
+    or a transcription language from the config file is not on it, and applying a turn-detection change
+    must not take them away from the live session."""
+    app, emulator = make_app(tmp_path, flags={("session", "voice", "rate"): "1.2",
+                                              ("session", "input_audio_transcription", "language"): "de-DE"})
+    async with app.run_test(size=(100, 40)) as pilot:
+        await connected(app)
+        assert emulator.sessions[-1].session["voice"]["rate"] == "1.2"
+        await pilot.press("s")
+        screen = app.screen
+        assert isinstance(screen, SettingsScreen)
+        screen.query_one("#vad-silence", Input).value = "650"
+        await pilot.pause()
+        await pilot.press("f2")
+        status = screen.query_one("#settings-status")
+        await wait_for(lambda: "Applied" in str(status.render()), timeout=5)
+        live = emulator.sessions[-1].session
+        assert live["turn_detection"]["silence_duration_ms"] == 650
+        assert live["voice"].get("rate") == "1.2"
+        assert live["input_audio_transcription"].get("language") == "de-DE"

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from app.config import AudioSettings
-from app.protocol.session import SessionConfig, TurnDetection, quickstart_turn_detection
+from app.protocol.session import SessionConfig, Transcription, TurnDetection, quickstart_turn_detection
 from app.protocol.tools import StaticInterimResponse
 from app.protocol.validation import first_problem
 from app.tools.settings import InterimSettings
@@ -149,9 +149,9 @@ def _flag(value: Any, previous: bool | None) -> bool | None:
 def build(values: dict[str, Any], base: SessionConfig, audio: AudioSettings) -> tuple[SessionConfig, AudioSettings]:
     """The configuration the form describes, judged by the pydantic models; raises FormError for a field."""
     temperature_text = str(values["voice-temperature"]).strip()
-    voice = {"type": values["voice-type"], "name": str(values["voice-name"]).strip(),
-             "temperature": _number(values, "voice-temperature", float) if temperature_text else None,
-             "endpoint_id": base.voice.endpoint_id, "model": base.voice.model}
+    voice = {**base.voice.model_dump(exclude_none=True),  # what the form does not show (rate, endpoint_id, model)
+             "type": values["voice-type"], "name": str(values["voice-name"]).strip(),
+             "temperature": _number(values, "voice-temperature", float) if temperature_text else None}
     turn_detection: dict[str, Any] | None = None
     if values["vad-type"] != OFF:
         eou = None
@@ -176,7 +176,8 @@ def build(values: dict[str, Any], base: SessionConfig, audio: AudioSettings) -> 
         "turn_detection": turn_detection,
         "input_audio_noise_reduction": None if values["noise"] == OFF else {"type": values["noise"]},
         "input_audio_echo_cancellation": {"type": "server_echo_cancellation"} if values["echo"] else None,
-        "input_audio_transcription": {"model": transcription} if transcription else None,
+        "input_audio_transcription": {**(base.input_audio_transcription or Transcription()).model_dump(
+            exclude_none=True), "model": transcription} if transcription else None,  # keeps its language
         "instructions": str(values["instructions"]),
         "interim_response": _interim(str(values["interim"]), base),
     }
