@@ -199,9 +199,9 @@ class VoiceLiveApp(App[int]):
             path = await asyncio.to_thread(write_export, export_path(self.transcript_path, kind),
                                            export_text(conversation, kind))
         except WriteError as exc:
-            self.notify(str(exc), severity="error", title="Export")
+            self.notify(str(exc), severity="error", title="Export", markup=False)
             return
-        self.notify(f"Transcript written to {path}", title="Export")
+        self.notify(f"Transcript written to {path}", title="Export", markup=False)
 
     def action_switch_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

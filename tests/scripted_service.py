@@ -21,6 +21,8 @@ class SlowService:
     def __init__(self, delay_s: float = 0.15, refuse_threshold_above: float = 1.0) -> None:
         self.delay_s = delay_s
         self.refuse_above = refuse_threshold_above
+        self.refusal = "threshold too high for us"  # the error's message
+        self.response_status = "completed"  # the status of the response.done that answers a response.create
         self.events: list[tuple[float, str, dict[str, Any]]] = []  # (time, "in"/"out", event)
         self.port = 0
         self.created: dict[str, Any] = {}  # more fields for session.created's session (expires_at, ...)
@@ -36,7 +38,7 @@ class SlowService:
         threshold = (event["session"].get("turn_detection") or {}).get("threshold", 0.0)
         if threshold > self.refuse_above:
             reply: dict[str, Any] = {"type": "error", "error": {
-                "type": "invalid_request_error", "code": "invalid_value", "message": "threshold too high for us",
+                "type": "invalid_request_error", "code": "invalid_value", "message": self.refusal,
                 "param": "session.turn_detection.threshold", "event_id": event.get("event_id")}}
         else:
             reply = {"type": "session.updated", "event_id": "srv", "session": event["session"]}
@@ -56,6 +58,21 @@ class SlowService:
                 task = asyncio.create_task(self._confirm(ws, event))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            elif event["type"] == "response.create":
+                await self._reply(ws)
+
+    async def _reply(self, ws: ServerConnection) -> None:
+        """A one-line text reply, ended with `response_status`."""
+        self.replies = getattr(self, "replies", 0) + 1
+        rid, item_id = f"resp_{self.replies}", f"item_reply_{self.replies}"
+        item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+        for reply in ({"type": "response.created", "response": {"id": rid, "status": "in_progress", "output": []}},
+                      {"type": "response.output_item.added", "response_id": rid, "output_index": 0, "item": item},
+                      {"type": "response.text.delta", "response_id": rid, "item_id": item_id, "output_index": 0,
+                       "content_index": 0, "delta": "A scripted reply."},
+                      {"type": "response.done", "response": {"id": rid, "status": self.response_status,
+                                                             "output": [{**item, "status": "completed"}]}}):
+            await ws.send(json.dumps(reply))
 
     def most_in_flight(self) -> int:
         """The most updates that had arrived without a confirmation or refusal having left, at any moment."""

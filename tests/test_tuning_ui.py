@@ -214,3 +214,33 @@ async def test_the_keys_of_the_other_turn_mode_say_why_they_do_nothing(tmp_path:
         await pilot.press("right_square_bracket")
         await wait_for(lambda: any("Turn detection is off" in t for t in notified), timeout=5)
         assert emulator.sessions[-1].session["turn_detection"] is None
+
+
+async def test_text_from_the_service_is_shown_as_it_is_never_as_markup(tmp_path: Path) -> None:
+    """A refusal's reason and a response's status come from the network: a `[/x]` in them is text, not a
+    Rich markup tag (which would end the app with a MarkupError) and not a clickable `[@click=…]` action."""
+    async with serve_slowly(SlowService(delay_s=0.05, refuse_threshold_above=0.32)) as service:
+        service.refusal = "threshold [/b] too high; see [@click=app.quit]this[/]"
+        service.response_status = "[/weird]"
+        app = slow_app(tmp_path, service)
+        notified: list[str] = []
+        async with app.run_test(size=(80, 24), message_hook=lambda m: notified.append(
+                str(m.notification.message)) if hasattr(m, "notification") else None) as pilot:
+            await connected(app)
+            await pilot.press("right_square_bracket")
+            await wait_for(lambda: any("[/b]" in t for t in notified), timeout=5)
+            await pilot.press("s")
+            await wait_for(lambda: isinstance(app.screen, SettingsScreen), timeout=5)
+            screen = app.screen
+            assert isinstance(screen, SettingsScreen)
+            screen.query_one("#vad-threshold", Input).value = "0.5"
+            await pilot.pause()
+            await pilot.press("f2")
+            status = screen.query_one("#settings-status")
+            await wait_for(lambda: "Not applied" in str(status.render()), timeout=5)
+            assert "[@click=app.quit]this[/]" in str(status.render())
+            await pilot.press("escape")
+            app.control.send_text("hello")
+            await wait_for(lambda: any("([/weird])" in str(label.render()) for turn in app.main.query(AssistantTurn)
+                                       for label in turn.query(".turn-note")), timeout=5)
+            assert app.is_running

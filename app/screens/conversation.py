@@ -142,7 +142,7 @@ class ConversationScreen(Screen[None]):
         """The status bar shows the requested value at once; only a refusal needs words here."""
         outcome = await asyncio.wrap_future(self.control.request(change))
         if not outcome.applied and outcome.reason and not outcome.queued:
-            self.notify(outcome.reason, severity="warning", timeout=4)
+            self.notify(outcome.reason, severity="warning", timeout=4, markup=False)
 
     def action_talk(self) -> None:
         """Space: tap to start, tap to send; held, it talks until released (see `TalkKey`)."""
@@ -175,7 +175,7 @@ class ConversationScreen(Screen[None]):
     def use_turn_detection(self, td: TurnDetection | None) -> None:
         """Switch to a preset's turn detection; the status bar shows it pending until the service confirms."""
         self._request(lambda config: config.model_copy(update={"turn_detection": td}))
-        self.notify(f"Turn detection: {self.book.name_for(turn_key(td)) or turn_label(td)}", timeout=2)
+        self.notify(f"Turn detection: {self.book.name_for(turn_key(td)) or turn_label(td)}", timeout=2, markup=False)
 
     def action_open_settings(self) -> None:
         if self.desired is None:

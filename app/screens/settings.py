@@ -53,7 +53,7 @@ class SettingsScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Static("Settings  ·  changes apply live to the session", id="settings-title")
-        yield Label("", id="settings-status")
+        yield Label("", id="settings-status", markup=False)  # it quotes the service and paths
         with VerticalScroll(id="settings-form"):
             section = ""
             for spec in FIELDS:
@@ -188,7 +188,7 @@ class SettingsScreen(Screen[None]):
         except WriteError as exc:
             self.set_status(f"Applied, but not saved: {exc}", "error")
             return
-        self.notify(f"Saved to {path}", title="Settings")
+        self.notify(f"Saved to {path}", title="Settings", markup=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -105,7 +105,7 @@ class AssistantTurn(Vertical):
             await self._note(Label(f"interrupted at {interrupted_at_ms / 1000:.1f} s", classes="turn-note"))
         elif status not in ("completed", ""):
             self.add_class("-interrupted")
-            await self._note(Label(f"({status})", classes="turn-note"))
+            await self._note(Label(f"({status})", classes="turn-note", markup=False))  # from the network
         if details:
             await self._note(Label(details, classes="turn-details", markup=False))
 
