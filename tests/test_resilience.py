@@ -296,3 +296,31 @@ async def test_an_expiry_already_past_by_our_clock_does_not_reconnect_in_a_loop(
         finally:
             await session.close()
             await task
+
+
+async def test_a_close_during_the_handshake_closes_the_new_socket_with_1000() -> None:
+    """Quit while connecting: the socket that opens after the close was asked for is closed at once, with
+    1000, and the run ends — not served until the app's shutdown gives up on it and drops it."""
+    service = SlowService(delay_s=0.0)
+    handshake_started = asyncio.Event()
+    close_codes: list[int | None] = []
+
+    async def slow_handshake(ws: Any, request: Any) -> None:
+        handshake_started.set()
+        await asyncio.sleep(0.3)
+
+    async def handler(ws: Any) -> None:
+        await service.handler(ws)
+        close_codes.append(ws.close_code)
+
+    async with serve(handler, "127.0.0.1", 0, process_request=slow_handshake) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        session = VoiceLiveSession(SessionConfig(), lambda notice: None)
+        url = realtime_url(f"http://127.0.0.1:{port}", api_version="2026-07-15", model="gpt-4o")
+        task = asyncio.create_task(session.run(url, CredentialProvider(api_key="k")))
+        await asyncio.wait_for(handshake_started.wait(), timeout=5)
+        await session.close()
+        await asyncio.wait_for(task, timeout=2)  # ends once the handshake completes (0.3 s), not later
+        await wait_for(lambda: close_codes, timeout=5)
+        assert close_codes == [1000]
+        assert service.updates() == []  # nothing was sent on a socket nobody wanted

@@ -86,6 +86,9 @@ class ConnectionLoop:
                 if not await self._wait_before(attempt, str(exc), exc.retry_after):
                     return
                 continue
+            if self._closing:  # closed while the handshake was under way: nobody wants this socket
+                await self._ws.close(1000, "client closing")
+                break
             attempt = 0
             reason = await self._serve(self._ws, request_id)
             if self._closing:
