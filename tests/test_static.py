@@ -62,3 +62,14 @@ def test_the_repository_needs_nothing_outside_itself() -> None:
         if any(needle in text for needle in needles):
             offenders.append(name)
     assert offenders == []
+
+
+def test_only_public_textual_modules_are_imported() -> None:
+    """Issue 11: public Textual APIs only; a private module (`textual.widgets._markdown`) can move or change
+    in any release."""
+    import re
+
+    private = re.compile(r"^\s*(?:from|import)\s+textual(?:\.\w+)*\._\w+", re.MULTILINE)
+    offenders = [f"{path.relative_to(ROOT)}: {match.group(0).strip()}" for path in sorted((ROOT / "app").rglob("*.py"))
+                 for match in private.finditer(path.read_text(encoding="utf-8"))]
+    assert offenders == []
