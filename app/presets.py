@@ -88,7 +88,7 @@ class PresetBook:
         return next((name for name in self.names if self.presets[name].key == key), None)
 
     async def save(self, name: str, turn_detection: TurnDetection | None) -> Path:
-        """Add or replace a preset and write the file (in a worker thread). Raises PresetError or OSError."""
+        """Add or replace a preset and write the file (in a worker thread). Raises PresetError or WriteError."""
         name = name.strip()
         if not NAME.fullmatch(name):
             raise PresetError("A preset name is 1–32 letters, digits, '-' or '_' (it becomes a TOML table name).")

@@ -244,3 +244,20 @@ async def test_text_from_the_service_is_shown_as_it_is_never_as_markup(tmp_path:
             await wait_for(lambda: any("([/weird])" in str(label.render()) for turn in app.main.query(AssistantTurn)
                                        for label in turn.query(".turn-note")), timeout=5)
             assert app.is_running
+
+
+async def test_a_preset_that_cannot_be_saved_says_why_and_the_app_goes_on(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await connected(app)
+        path = default_config_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("[session\nbroken = ")  # edited by hand meanwhile, and not TOML any more
+        await pilot.press("p")
+        await wait_for(lambda: isinstance(app.screen, PresetsScreen))
+        await pilot.press("n", *"quick", "enter")
+        screen = app.screen
+        status = screen.query_one("#presets-status")
+        await wait_for(lambda: "not valid TOML" in str(status.render()), timeout=5)
+        assert app.is_running and "quick" not in app.main.book.presets
+        assert path.read_text() == "[session\nbroken = "  # left as it was

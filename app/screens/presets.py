@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label
 
+from app.files import WriteError
 from app.presets import ComparisonRow, PresetBook, PresetError, comparison_rows
 from app.protocol.session import TurnDetection
 from app.voicelive.timeline import Summary
@@ -102,7 +103,7 @@ class PresetsScreen(ModalScreen[None]):
         status = self.query_one("#presets-status", Label)
         try:
             path = await self.book.save(name, self.current)
-        except PresetError as exc:
+        except (PresetError, WriteError) as exc:  # a name it refuses, a config file it cannot write
             status.update(str(exc))
             return
         except OSError as exc:
