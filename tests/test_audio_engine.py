@@ -223,3 +223,22 @@ async def test_an_unknown_device_is_one_sentence_and_text_mode(audio_devices: No
         notices = [str(n.render()) for n in app.screen.query(NoticeLine)]
         assert any("No input device matches 'no-such-microphone'" in n for n in notices), notices
         await pilot.press("q")
+
+
+async def test_an_output_file_that_cannot_be_written_is_one_sentence_and_text_mode(audio_devices: None,
+                                                                                   tmp_path: Path) -> None:
+    from app.config import load_settings
+    from app.tui import Services, VoiceLiveApp
+    from app.widgets.turn import NoticeLine
+
+    (tmp_path / "a-file").write_text("not a folder")
+    engine = AudioEngine(output_file=tmp_path / "a-file" / "played.wav")
+    app = VoiceLiveApp(load_settings({("connection", "local"): True}),
+                       Services(engine=engine, emulator=EmulatorServer(), transcript_dir=str(tmp_path / "t")))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.main.status.state == "connected" and app.main.status.audio == "text mode", 15)
+        notices = [str(n.render()) for n in app.screen.query(NoticeLine)]
+        assert any("played.wav" in n for n in notices), notices
+        assert not engine.active  # the streams it had opened are closed again
+        await pilot.press("q")
+    assert app.return_code == 0

@@ -164,7 +164,13 @@ class AudioEngine:
             raise AudioUnavailable(f"The audio device could not be opened ({exc}); running in text mode.") from None
         self.notes += pair.notes
         if self.output_file is not None:
-            self._recorder = PlayedRecorder(self.output_file)
+            try:
+                self._recorder = PlayedRecorder(self.output_file)
+            except OSError as exc:
+                self._close()
+                reason = (exc.strerror or type(exc).__name__).lower()
+                raise AudioUnavailable(f"The output file {self.output_file} cannot be written ({reason}); "
+                                       "running in text mode.") from None
         self.playback.on_flush = self._flush_requested
         self.playback.device_flush = True
         pair.start()
