@@ -81,6 +81,7 @@ async def measure(turns: int, every: int, speed: float = 200.0) -> dict[str, Any
                                       "gc_objects": len(gc.get_objects()),
                                       "seconds": round(time.perf_counter() - started, 1)}
                     counts[n] = _count_types()
+                    print(f"turn {n}: {checkpoints[n]}", file=sys.stderr, flush=True)  # progress; stdout is JSON
             await pilot.press("q")
     first, last = min(checkpoints), max(checkpoints)
     growth = Counter(counts[last])
@@ -108,9 +109,9 @@ async def _until(condition: Any, timeout: float = 30.0) -> None:
 def _one_run(turns: int, every: int) -> dict[str, Any]:
     """A run in a fresh interpreter: what an earlier run left on the heap must not count."""
     out = subprocess.run([sys.executable, "-m", "bench.memory_bench", "--single", "--turns", str(turns),
-                          "--every", str(every)], cwd=str(ROOT), capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1:] or ["exit code " + str(out.returncode)]}
+                          "--every", str(every)], cwd=str(ROOT), stdout=subprocess.PIPE, text=True, check=False)
+    if out.returncode != 0:  # its traceback went to our stderr
+        return {"error": f"the run exited with code {out.returncode}"}
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
