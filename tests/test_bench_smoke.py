@@ -38,3 +38,10 @@ async def test_cpu_and_memory_benchmark_measures_something(audio_devices: None) 
 
     for result in await cpu_and_memory(turns=2, seconds=1.0):
         assert _measured(result), result
+
+
+async def test_memory_benchmark_measures_something() -> None:
+    from bench.memory_bench import measure
+
+    result = await measure(turns=2, every=1)
+    assert sorted(result["checkpoints"]) == [1, 2] and result["rss_growth_mb"] is not None, result
