@@ -33,6 +33,17 @@ def find_exact(head: Samples, recording: Samples, start: int, end: int) -> int:
     return -1
 
 
+def find_start(audio: Samples, recording: Samples, start: int, end: int) -> tuple[int, int]:
+    """Where a reply starts playing in recording[start:end]: the index of its first heard sample and how many
+    of its samples before that were never heard (a restarted stream can lose its first frames); (-1, 0)
+    when none of its first 100 ms is there."""
+    for skipped in range(0, SAMPLE_RATE // 10, SAMPLE_RATE // 1000):
+        at = find_exact(audio[skipped : skipped + 32], recording, start, end)
+        if at >= 0:
+            return at, skipped
+    return -1, 0
+
+
 def first_over(recording: Samples, level: int, start: int, end: int) -> int:
     """First index in recording[start:end] with |sample| > level; -1 if none."""
     loud = np.flatnonzero(np.abs(recording[max(0, start) : max(0, end)].astype(np.int32)) > level)

@@ -21,7 +21,7 @@ import numpy as np
 from app.audio import SAMPLE_RATE
 from app.audio.wav import write_wav
 from app.emulator.voice import tone
-from bench.heard import AUDIBLE, LOUD, down_from, find_exact, first_over, last_over, reply_index_of
+from bench.heard import AUDIBLE, LOUD, down_from, find_start, first_over, last_over, reply_index_of
 from bench.measure import Runs
 from bench.procs import Emulator, SessionRecord, above, play
 from tests.audio_harness import Recording, TimedRecorder
@@ -92,10 +92,7 @@ async def first_audio(emulator: Emulator, say: Say, runs: int, reply_s: float = 
             result.fail("the reply carried no audio")
             continue
         start = recording.index_at(sent - 0.05)
-        for skipped in range(0, SAMPLE_RATE // 10, SAMPLE_RATE // 1000):  # its first 100 ms, 1 ms at a time
-            at = find_exact(reply.audio[skipped : skipped + 32], recording.samples, start, start + 2 * SAMPLE_RATE)
-            if at >= 0:
-                break
+        at, skipped = find_start(reply.audio, recording.samples, start, start + 2 * SAMPLE_RATE)
         if at < 0:
             result.fail("the reply's first 100 ms were not heard within 2 s")
             continue
@@ -219,8 +216,8 @@ def analyse_cuts(cuts: list[Cut], speaker: Recording, mic: Recording, session: S
 
 def _truncation_error(audio: np.ndarray, speaker: Recording, last: int, end_ms: int) -> float | None:
     """`audio_end_ms` minus the reply audio heard: where the recording's last audible samples sit in the reply."""
-    sent_first = find_exact(audio[:32], speaker.samples, last - len(audio), last)
-    near = last - sent_first if sent_first >= 0 else end_ms * SAMPLE_RATE // 1000
+    first, skipped = find_start(audio, speaker.samples, last - len(audio), last)
+    near = last - first + skipped if first >= 0 else end_ms * SAMPLE_RATE // 1000
     index, score = reply_index_of(audio, speaker.samples, last, near)
     if index < 0 or score < 0.9:
         return None

@@ -34,6 +34,7 @@ def summary(name: str, values: list[float], unit: str, goal: str | None = None, 
         "min": round(ordered[0], 2) if ordered else None, "max": round(ordered[-1], 2) if ordered else None,
         "failed_runs": len(failed), "failures": dict(Counter(failed)),
         "goal": goal, "goal_met": None if goal_met is None else bool(goal_met) and not failed,
+        "values": [round(float(v), 2) for v in values],  # run by run, in the order measured
     }
     result.update(extra)
     return result

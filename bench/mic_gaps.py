@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.heard import espeak_or_speechlike
 from bench.measure import Runs, compare, percentile
-from bench.procs import CallbackClient, Emulator, above, new_session, play
+from bench.procs import CallbackClient, Emulator, SessionRecord, above, new_session, play
 from bench.tui import BEFORE_APP, THIS_APP, TuiApp
 
 SESSION_S = 12.0  # from the connection to quitting
@@ -40,13 +40,14 @@ class GapRuns:
     p99: Runs = field(default_factory=Runs)
     startup: Runs = field(default_factory=Runs)
     first_append_ms: list[float] = field(default_factory=list)
+    worst: list[str] = field(default_factory=list)  # per run: when the longest gap came, and after what
 
     def fail(self, why: str) -> None:
         for runs in (self.longest, self.p99, self.startup):
             runs.fail(why)
 
 
-async def _session(kind: str, emulator: Emulator, speech: Path) -> tuple[float, str | None]:
+async def _session(kind: str, emulator: Emulator, speech: Path, session_s: float) -> tuple[float, str | None]:
     """One client's session, scripted; returns when it was told to quit, and why it failed (or None)."""
     before = (await emulator.stats()).get("sessions", 0)
     app: TuiApp | None = None
@@ -72,7 +73,7 @@ async def _session(kind: str, emulator: Emulator, speech: Path) -> tuple[float, 
                 await play(speech, "vmicsink")
             if await emulator.until(above("replies_done", done), 15) is None:
                 return time.monotonic(), f"the {step} turn got no reply within 15 s"
-        await asyncio.sleep(max(0.0, started + SESSION_S - time.monotonic()))
+        await asyncio.sleep(max(0.0, started + session_s - time.monotonic()))
         return time.monotonic(), None
     finally:
         if app is not None:
@@ -81,8 +82,9 @@ async def _session(kind: str, emulator: Emulator, speech: Path) -> tuple[float, 
             await client.__aexit__(None, None, None)
 
 
-def _add_gaps(figures: GapRuns, arrivals: np.ndarray, created_at: float, until: float) -> None:
-    times = arrivals[arrivals[:, 0] <= until, 0]
+def _add_gaps(figures: GapRuns, session: SessionRecord, until: float) -> None:
+    created_at = session.created_at
+    times = session.arrivals[session.arrivals[:, 0] <= until, 0]
     if len(times) < 10:
         figures.fail("fewer than 10 appends arrived")
         return
@@ -97,9 +99,14 @@ def _add_gaps(figures: GapRuns, arrivals: np.ndarray, created_at: float, until: 
     figures.p99.add(percentile([float(g) for g in steady], 99))
     figures.startup.add(float(early.max()) if len(early) else 0.0)
     figures.first_append_ms.append(round((float(times[0]) - created_at) * 1000, 1))
+    gap_start = float(times[int(np.argmax(np.where(ends >= created_at + 1.0, gaps, -1.0)))])
+    recent = [kind for t, kind, _ in session.sent if gap_start - 0.5 <= t <= gap_start]
+    figures.worst.append(f"{gap_start - created_at:.2f} s in; sent in the 0.5 s before: "
+                         f"{', '.join(sorted(set(recent))) or 'nothing'}")
 
 
-async def measure(runs: int, tmp: Path, kinds: tuple[str, ...] = ("app", "before", "client")) -> dict[str, GapRuns]:
+async def measure(runs: int, tmp: Path, kinds: tuple[str, ...] = ("app", "before", "client"),
+                  session_s: float = SESSION_S) -> dict[str, GapRuns]:
     speech = espeak_or_speechlike(tmp / "turn.wav", "This is a spoken turn for the microphone benchmark.",
                                   lead_s=0.5, tail_s=0.2)
     figures = {kind: GapRuns() for kind in kinds}
@@ -110,12 +117,12 @@ async def measure(runs: int, tmp: Path, kinds: tuple[str, ...] = ("app", "before
                 if kind == "before" and not BEFORE_APP.exists():
                     figures[kind].fail(f"the checkout before this round is not installed at {BEFORE_APP}")
                     continue
-                quit_at, why = await _session(kind, emulator, speech)
+                quit_at, why = await _session(kind, emulator, speech, session_s)
                 if why is not None:
                     figures[kind].fail(why)
                     continue
                 session = (await emulator.dump())[-1]
-                _add_gaps(figures[kind], session.arrivals, session.created_at, quit_at)
+                _add_gaps(figures[kind], session, quit_at)
     return figures
 
 
@@ -125,7 +132,7 @@ def results(figures: dict[str, GapRuns]) -> list[dict[str, Any]]:
     for kind, gaps in figures.items():
         subject = SUBJECTS[kind]
         longest = gaps.longest.figure("mic_gap_max", "ms", "≤ 40 ms in every run", gaps.longest.at_most(40, "max"),
-                                      subject=subject, first_append_ms=gaps.first_append_ms)
+                                      subject=subject, first_append_ms=gaps.first_append_ms, worst=gaps.worst)
         p99 = gaps.p99.figure("mic_gap_p99", "ms", "≤ 25 ms in every run", gaps.p99.at_most(25, "max"),
                               subject=subject)
         startup = gaps.startup.figure("mic_gap_startup", "ms", "< 100 ms in every run",

@@ -144,8 +144,11 @@ async def memory(runs: int) -> list[dict[str, Any]]:
                         "this branch yet (helper \"memory\"); `python -m bench all` runs its run_memory() once it is")]
     module = importlib.import_module("bench.memory_bench")
     results: list[dict[str, Any]] = await module.run_memory(max(1, runs // 10), 400, 100)
-    for result in results:
+    for result in results:  # in this module's terms: every run accounted for, failed ones with why
         result.setdefault("subject", "voicelive-tui")
+        result["runs"] = len(result.get("values", [])) + int(result.get("failed_runs") or 0)
+        if result.get("failed_runs") and not result.get("failures"):
+            result["failures"] = {"the run exited with an error (see per_run)": result["failed_runs"]}
     return results
 
 

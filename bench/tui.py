@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from bench.measure import ROOT
-
 SOCKET = f"bench-{os.getpid()}"  # one private tmux server per benchmark process
-THIS_APP = ROOT / ".venv" / "bin" / "voicelive-tui"
+THIS_APP = Path(sys.executable).parent / "voicelive-tui"  # the app installed beside this interpreter
 BEFORE_APP = Path("/work/wt/baseline/.venv/bin/voicelive-tui")  # the code before this round (afac862)
 
 
