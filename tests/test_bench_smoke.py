@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is n
 def _accounted(result: dict[str, Any]) -> bool:
     """Every run either gave a value or failed with a reason."""
     values, failed = len(result["values"]), result["failed_runs"]
-    return result["runs"] >= 1 and values + failed == result["runs"] and (values or result["failures"])
+    return result["runs"] >= 1 and values + failed == result["runs"] and bool(values or result["failures"])
 
 
 def _measured(results: list[dict[str, Any]]) -> int:
