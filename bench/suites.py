@@ -1,5 +1,6 @@
-"""The latency suite: one app session and one UI-less client session against one emulator process, with the
-loopback floor measured first, and every figure built with the floor and the client beside it."""
+"""The latency suite: two app sessions (default settings; `barge_in = "service"`) and one UI-less client
+session against one emulator process, with the loopback floor measured first, and every figure built with
+the floor and the client beside it."""
 
 from __future__ import annotations
 
@@ -44,6 +45,23 @@ async def _app_figures(emulator: Emulator, runs: int, tmp: Path) -> tuple[dict[s
         await app.stop()
 
 
+async def _service_mode_stop(emulator: Emulator, runs: int, tmp: Path) -> Runs:
+    """`speech_started` → silent with `barge_in = "service"`: no local duck, the flush alone (as the UI-less
+    client does it), the figure issue 12 compared the two clients on."""
+    before = (await emulator.stats()).get("sessions", 0)
+    app = TuiApp.voicelive(THIS_APP, emulator.endpoint, emulator.api_key, config='[audio]\nbarge_in = "service"\n')
+    await app.start()
+    try:
+        if not await _connected(emulator, before):
+            return Runs(failures=["the app never sent microphone audio to the emulator"] * runs)
+        await emulator.set(vad_delay_ms=500)
+        stop = latency.analyse_cuts(*await latency.cut_replies(emulator, app.type_message, runs, tmp)).stop
+        await emulator.set(vad_delay_ms=0)
+        return stop
+    finally:
+        await app.stop()
+
+
 async def _client_figures(emulator: Emulator, runs: int, tmp: Path) -> dict[str, Runs]:
     before = (await emulator.stats()).get("sessions", 0)
     async with CallbackClient(emulator.endpoint, emulator.api_key) as client:
@@ -70,6 +88,7 @@ async def run_latency(runs: int, tmp: Path) -> list[dict[str, Any]]:
         note="a click handed to PortAudio on the speaker's null sink → seen at its monitor (parec, time-stamped)")
     async with Emulator("--net-jitter-ms", "30") as emulator:
         ours, beyond_received = await _app_figures(emulator, runs, tmp)
+        ours["stop_service"] = await _service_mode_stop(emulator, runs, tmp)
         theirs = await _client_figures(emulator, runs, tmp)
     beside = {"floor": floor["median"]}
     client = {name: runs_.figure("", "ms") for name, runs_ in theirs.items()}
@@ -89,6 +108,11 @@ async def run_latency(runs: int, tmp: Path) -> list[dict[str, Any]]:
         "stop_after_speech_started", "ms", "≤ 10 ms raw (p95)", ours["stop_speech"].at_most(10), subject=APP,
         **beside, event="input_audio_buffer.speech_started leaves the emulator → the reply silent at the speaker",
         conditions="barge_in = duck (default), emulator VAD delayed 500 ms")
+    service = ours["stop_service"].figure(
+        "stop_after_speech_started", "ms", "≤ 10 ms raw (p95)", ours["stop_service"].at_most(10),
+        subject=f"{APP}, barge_in = service", **beside,
+        event="input_audio_buffer.speech_started leaves the emulator → the reply silent at the speaker",
+        conditions="barge_in = service: no local duck, the reply at full volume until the flush")
     key = ours["stop_key"].figure(
         "stop_after_key", "ms", "≤ 10 ms raw (p95)", ours["stop_key"].at_most(10), subject=APP, **beside,
         event="`i` sent with tmux send-keys → the reply silent at the speaker (includes tmux's delivery)")
@@ -103,6 +127,7 @@ async def run_latency(runs: int, tmp: Path) -> list[dict[str, Any]]:
         bool(errors) and max(errors) <= 10 and beyond_received == 0 if truncation.values else None,
         subject=APP, beyond_received=beyond_received, max_abs=round(max(errors), 2) if errors else None,
         event="audio_end_ms the emulator received − reply audio the recording shows was heard (both kinds of cut)")
-    for figure, name in ((first, "first_audio"), (wire, "mic_to_wire"), (stop, "stop_speech")):
+    for figure, name in ((first, "first_audio"), (wire, "mic_to_wire"), (stop, "stop_speech"),
+                         (service, "stop_speech")):
         compare(figure, client[name], CLIENT)
-    return [floor, first, wire, stop, key, duck, trunc]
+    return [floor, first, wire, stop, service, key, duck, trunc]
