@@ -47,6 +47,7 @@ class Runs:
     values: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     clipped: int = 0  # runs measured, but with a defect worth counting (e.g. a reply's first ms lost)
+    note: str = ""  # what else the runs showed, for the result
 
     def add(self, value: float | None, why: str = "") -> None:
         """A measured value, or (None) a failed run and why."""

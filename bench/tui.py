@@ -50,6 +50,7 @@ class TuiApp:
         self.folder = tempfile.TemporaryDirectory(prefix="bench-app-")
         self.launched_at = 0.0
         self.pid = 0
+        self.send_ms: list[float] = []  # how long each `tmux send-keys` took to return (the key is in the pty)
         if config is not None:
             Path(self.folder.name, "config.toml").write_text(config)
 
@@ -92,6 +93,7 @@ class TuiApp:
         """Send keys; returns the monotonic time just before tmux was asked to deliver them."""
         at = time.monotonic()
         await atmux("send-keys", "-t", self.name, *keys)
+        self.send_ms.append((time.monotonic() - at) * 1000)
         return at
 
     async def type_message(self, text: str) -> float:
