@@ -51,6 +51,10 @@ def _value(value: Any, unit: str) -> str:
     return f"{text} {UNITS.get(unit, unit)}"
 
 
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|")  # a pipe inside a cell would end it
+
+
 def _row(result: dict[str, Any]) -> str:
     unit = result.get("unit", "")
     name = TITLES.get(result["benchmark"], result["benchmark"])
@@ -64,13 +68,13 @@ def _row(result: dict[str, Any]) -> str:
         ratio = f" (×{baseline['ratio']:g})" if baseline.get("ratio") is not None else ""
         beside = f"{baseline['subject']}: {_value(baseline.get('median'), unit)}{ratio}"
     met = {True: "yes", False: "**no**", None: "—"}[result.get("goal_met")]
+    goal = _cell(result.get("goal") or "—")
     runs = f"{result['runs']} ({result.get('failed_runs', 0)})"
     if result.get("not_measured"):
-        goal = result.get("goal") or "—"
         return f"| {name} | {result.get('subject', '')} | not measured here | | | | | | {goal} | — |"
     return (f"| {name} | {result.get('subject', '')} | {_value(result.get('median'), unit)} | "
             f"{_value(result.get('p95'), unit)} | {spread} | {runs} | {floor} | {beside} | "
-            f"{result.get('goal') or '—'} | {met} |")
+            f"{goal} | {met} |")
 
 
 def markdown(data: dict[str, Any], name: str) -> str:
