@@ -1,4 +1,13 @@
-"""`python -m bench [all|audio|system] [--runs N] [--save]`: every benchmark, one JSON object each, a table."""
+"""`python -m bench all [--runs N] [--save]`: every benchmark of the whole app, one JSON object each.
+
+    python -m bench all --runs 10 --save    # all of them; --save writes bench/results/<date>.json
+    python -m bench latency|gaps|system     # one suite
+    python -m bench table [FILE]            # the README's Markdown table from a results file (default: newest)
+
+Needs the virtual sound devices (`eval "$(bash scripts/virtual-audio.sh start)"`), tmux, and the app
+installed in this checkout's `.venv`; the mic-gap comparison also runs the checkout before this round
+(`bench/tui.py: BEFORE_APP`) when it is there.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +16,78 @@ import asyncio
 import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-
-def table(results: list[dict[str, Any]]) -> str:
-    lines = [f"{'benchmark':<22} {'median':>9} {'p95':>9}  {'unit':<22} {'goal':<34} met",
-             "-" * 104]
-    for r in results:
-        met = {True: "yes", False: "NO", None: "-"}[r.get("goal_met")]
-        lines.append(f"{r['benchmark']:<22} {r['median']!s:>9} {r['p95']!s:>9}  {r['unit']:<22} "
-                     f"{(r.get('goal') or ''):<34} {met}")
-    return "\n".join(lines)
+from bench.measure import ROOT
 
 
 async def run(which: str, runs: int) -> list[dict[str, Any]]:
+    from bench import mic_gaps, suites, system
+    from bench.tui import kill_server
+
     results: list[dict[str, Any]] = []
-    if which in ("all", "audio"):
-        from bench.audio_bench import run_audio
 
-        results += await run_audio(runs)
-    if which in ("all", "system"):
-        from bench.system_bench import run_system
+    def emit(new: list[dict[str, Any]]) -> None:
+        for result in new:
+            print(json.dumps(result), flush=True)
+        results.extend(new)
 
-        results += await run_system(runs)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+            tmp = Path(folder)
+            if which in ("all", "latency"):
+                emit(await suites.run_latency(runs, tmp))
+            if which in ("all", "gaps"):
+                emit(mic_gaps.results(await mic_gaps.measure(runs, tmp)))
+            if which in ("all", "system"):
+                emit(await system.cpu(runs, tmp))
+                emit(await system.startup(runs))
+                emit(await system.memory(runs))
+    finally:
+        kill_server()
     return results
+
+
+def _commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "?"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("which", nargs="?", default="all", choices=["all", "audio", "system"])
+    parser.add_argument("which", nargs="?", default="all", choices=["all", "latency", "gaps", "system", "table"])
+    parser.add_argument("file", nargs="?", type=Path, help="with `table`: the results file (default: the newest)")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--save", action="store_true", help="also write bench/results/<date>.json")
     args = parser.parse_args()
+    from bench.report import RESULTS, latest_results, markdown, table_for
+
+    if args.which == "table":
+        print(table_for(args.file or latest_results()))
+        return
+    if "PULSE_SERVER" not in os.environ:
+        sys.exit("Start the virtual sound devices first: eval \"$(bash scripts/virtual-audio.sh start)\"")
+    started, load_before = time.monotonic(), [round(x, 2) for x in os.getloadavg()]
     results = asyncio.run(run(args.which, args.runs))
-    for result in results:
-        print(json.dumps(result))
+    data = {"date": time.strftime("%Y-%m-%d %H:%M"), "commit": _commit(), "runs": args.runs,
+            "minutes": round((time.monotonic() - started) / 60, 1),
+            "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
+            "machine": {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+                        "system": platform.platform()},
+            "results": results}
     print()
-    print(table(results))
+    name = f"{time.strftime('%Y-%m-%d')}.json"
+    print(markdown(data, name))
     if args.save:
-        path = Path(__file__).parent / "results" / f"{time.strftime('%Y-%m-%d')}.json"
-        path.parent.mkdir(exist_ok=True)
-        machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-                   "system": platform.platform()}
-        path.write_text(json.dumps({"machine": machine, "runs": args.runs, "results": results}, indent=2) + "\n")
-        print(f"\nsaved to {path}")
+        for old in RESULTS.glob("*.json"):
+            old.unlink()  # one results file: the README's table comes from it
+        (RESULTS / name).write_text(json.dumps(data, indent=2) + "\n")
+        print(f"\nsaved to {RESULTS / name}")
 
 
 if __name__ == "__main__":

@@ -1,104 +1,87 @@
-"""Shared pieces for the benchmarks: probe processes, recordings on a monotonic timeline, statistics."""
+"""What every benchmark shares: the summary object each one prints, and the runs it counts.
+
+A figure is a list of raw values (never corrected by a floor) plus the runs that failed to measure it,
+each with why. A failed run is reported, never dropped: `summary` counts the reasons and a figure with
+failed runs cannot meet its goal.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import statistics
-import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from app.audio import SAMPLE_RATE
-
-ROOT = Path(__file__).resolve().parents[1]  # probes run as `python -m bench.probe` from the repository
-LOUD = 300  # |sample| above this is "sound" (the virtual devices are bit-exact: silence is 0)
+ROOT = Path(__file__).resolve().parents[1]  # the checkout; probes run as `python -m bench.…` from here
 
 
-def summary(name: str, values: list[float], unit: str, goal: str | None = None,
-            goal_met: bool | None = None, **extra: Any) -> dict[str, Any]:
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def summary(name: str, values: list[float], unit: str, goal: str | None = None, goal_met: bool | None = None,
+            *, failures: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """One benchmark figure as a JSON-able object: median, p95, min, max, runs and failed runs (with why)."""
     ordered = sorted(float(v) for v in values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else float("nan")
-    return {"benchmark": name, "unit": unit, "runs": len(values),
-            "median": round(statistics.median(ordered), 2) if ordered else None, "p95": round(p95, 2),
-            "min": round(ordered[0], 2) if ordered else None, "max": round(ordered[-1], 2) if ordered else None,
-            "goal": goal, "goal_met": None if goal_met is None else bool(goal_met), **extra}
+    failed = list(failures or [])
+    result: dict[str, Any] = {
+        "benchmark": name, "unit": unit, "runs": len(ordered) + len(failed),
+        "median": round(statistics.median(ordered), 2) if ordered else None,
+        "p95": round(percentile(ordered, 95), 2) if ordered else None,
+        "min": round(ordered[0], 2) if ordered else None, "max": round(ordered[-1], 2) if ordered else None,
+        "failed_runs": len(failed), "failures": dict(Counter(failed)),
+        "goal": goal, "goal_met": None if goal_met is None else bool(goal_met) and not failed,
+        "values": [round(float(v), 2) for v in values],  # run by run, in the order measured
+    }
+    result.update(extra)
+    return result
 
 
 @dataclass
-class Recording:
-    samples: npt.NDArray[np.int16]
-    stamps: npt.NDArray[np.float64]
-    block: int
+class Runs:
+    """Values and failures gathered run by run."""
 
-    def time_of(self, index: int) -> float:
-        return float(self.stamps[index // self.block]) + (index % self.block) / SAMPLE_RATE
+    values: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    clipped: int = 0  # runs measured, but with a defect worth counting (e.g. a reply's first ms lost)
+    note: str = ""  # what else the runs showed, for the result
 
-    def index_at(self, t: float) -> int:
-        block = int(np.searchsorted(self.stamps, t, side="right")) - 1
-        block = max(block, 0)
-        return block * self.block + max(0, int((t - self.stamps[block]) * SAMPLE_RATE))
+    def add(self, value: float | None, why: str = "") -> None:
+        """A measured value, or (None) a failed run and why."""
+        if value is None:
+            self.failures.append(why or "not measured")
+        else:
+            self.values.append(value)
 
-    def first_loud(self, after: float, before: float | None = None) -> float | None:
-        start = self.index_at(after)
-        end = self.index_at(before) if before is not None else len(self.samples)
-        loud = np.flatnonzero(np.abs(self.samples[start:end].astype(np.int32)) > LOUD)
-        return self.time_of(start + int(loud[0])) if loud.size else None
+    def fail(self, why: str) -> None:
+        self.failures.append(why)
 
-    def last_loud(self, after: float, before: float | None = None) -> float | None:
-        start = self.index_at(after)
-        end = self.index_at(before) if before is not None else len(self.samples)
-        loud = np.flatnonzero(np.abs(self.samples[start:end].astype(np.int32)) > LOUD)
-        return self.time_of(start + int(loud[-1])) if loud.size else None
+    def at_most(self, goal: float, statistic: str = "p95") -> bool | None:
+        """Whether the chosen statistic is within `goal` (None when nothing was measured)."""
+        if not self.values:
+            return False if self.failures else None
+        value = {"p95": percentile(self.values, 95), "median": statistics.median(self.values),
+                 "max": max(self.values)}[statistic]
+        return value <= goal
 
-
-def probe_env(**pulse: str) -> dict[str, str]:
-    return {**os.environ, **pulse}
-
-
-@dataclass
-class Recorder:
-    """`bench.probe record` in its own process, on a chosen PulseAudio source."""
-
-    source: str
-    seconds: float
-    path: Path
-    proc: asyncio.subprocess.Process | None = field(default=None)
-
-    async def __aenter__(self) -> Recorder:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.probe", "record", str(self.seconds), str(self.path),
-            stdout=asyncio.subprocess.PIPE, env=probe_env(PULSE_SOURCE=self.source), cwd=ROOT)
-        assert self.proc.stdout is not None
-        line = await asyncio.wait_for(self.proc.stdout.readline(), 20)
-        assert line.startswith(b"READY"), line
-        await asyncio.sleep(0.3)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.proc is not None
-        await asyncio.wait_for(self.proc.wait(), self.seconds + 20)
-
-    def load(self) -> Recording:
-        data = np.load(self.path)
-        return Recording(data["samples"], data["stamps"], int(data["block"]))
+    def figure(self, name: str, unit: str, goal: str | None = None, goal_met: bool | None = None,
+               **extra: Any) -> dict[str, Any]:
+        return summary(name, self.values, unit, goal, goal_met, failures=self.failures, **extra)
 
 
-async def play(wav: Path, sink: str) -> float:
-    """Play a WAV on a PulseAudio sink from its own process; when its first loud sample was handed over."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.probe", "play", str(wav), cwd=ROOT,
-                                                stdout=asyncio.subprocess.PIPE, env=probe_env(PULSE_SINK=sink))
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    for line in out.decode().splitlines():
-        if line.startswith("STARTED"):
-            return float(line.split()[1])
-    raise RuntimeError(f"the player printed no start time: {out!r}")
+def ratio(ours: dict[str, Any], theirs: dict[str, Any]) -> float | None:
+    """Median over median, both from the same run; None when either was not measured."""
+    if not ours.get("median") or not theirs.get("median"):
+        return None
+    return round(float(ours["median"]) / float(theirs["median"]), 2)
 
 
-def onset_in(samples: npt.NDArray[np.int16]) -> int:
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > LOUD)
-    return int(loud[0]) if loud.size else 0
+def compare(ours: dict[str, Any], baseline: dict[str, Any], label: str) -> dict[str, Any]:
+    """Attach a baseline measured in the same run to a figure: its median and the ratio of medians."""
+    ours["baseline"] = {"subject": label, "median": baseline.get("median"), "p95": baseline.get("p95"),
+                        "runs": baseline.get("runs"), "failed_runs": baseline.get("failed_runs"),
+                        "failures": baseline.get("failures"), "ratio": ratio(ours, baseline)}
+    return ours

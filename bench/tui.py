@@ -1,0 +1,122 @@
+"""The installed app with its full TUI in a pseudo-terminal: a tmux pane on a tmux server of the bench's own.
+
+Keys go in with `tmux send-keys` (what a terminal would deliver); the screen is read with `capture-pane`.
+The app runs from an empty folder with its own XDG directories, so no user configuration, transcript
+or `.env` is read or written, and the sound server's exports (PULSE_*) are passed through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+SOCKET = f"bench-{os.getpid()}"  # one private tmux server per benchmark process
+THIS_APP = Path(sys.executable).parent / "voicelive-tui"  # the app installed beside this interpreter
+BEFORE_APP = Path("/work/wt/baseline/.venv/bin/voicelive-tui")  # the code before this round (afac862)
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=False).stdout
+
+
+async def atmux(*args: str) -> str:
+    proc = await asyncio.create_subprocess_exec("tmux", "-L", SOCKET, *args, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await proc.communicate()
+    return out.decode(errors="replace")
+
+
+def kill_server() -> None:
+    """End the bench's own tmux server (and anything left in it)."""
+    subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True, check=False)
+
+
+class TuiApp:
+    """One app in one tmux pane (100×30 by default)."""
+
+    def __init__(self, command: list[str], *, env: dict[str, str] | None = None, size: tuple[int, int] = (100, 30),
+                 config: str | None = None) -> None:
+        self.command = command
+        self.env = env or {}
+        self.size = size
+        self.config = config
+        self.name = "app-" + uuid.uuid4().hex[:6]
+        self.folder = tempfile.TemporaryDirectory(prefix="bench-app-")
+        self.launched_at = 0.0
+        self.pid = 0
+        self.send_ms: list[float] = []  # how long each `tmux send-keys` took to return (the key is in the pty)
+        if config is not None:
+            Path(self.folder.name, "config.toml").write_text(config)
+
+    @classmethod
+    def voicelive(cls, exe: Path, endpoint: str, api_key: str, config: str | None = None) -> TuiApp:
+        app = cls([str(exe), "--endpoint", endpoint], env={"AZURE_VOICE_LIVE_API_KEY": api_key}, config=config)
+        app.command += ["--log-file", f"{app.folder.name}/app.log"]
+        if config is not None:
+            app.command += ["--config", f"{app.folder.name}/config.toml"]
+        return app
+
+    async def start(self) -> float:
+        """Launch; returns the monotonic time just before tmux was asked to run it."""
+        home = self.folder.name
+        env = {"XDG_CONFIG_HOME": f"{home}/config", "XDG_DATA_HOME": f"{home}/data",
+               "XDG_STATE_HOME": f"{home}/state", "XDG_CACHE_HOME": f"{home}/cache", **self.env}
+        env.update({k: v for k, v in os.environ.items() if k.startswith("PULSE_")})
+        flags = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+        self.launched_at = time.monotonic()
+        await atmux("new-session", "-d", "-s", self.name, "-x", str(self.size[0]), "-y", str(self.size[1]),
+                    "-c", home, *flags, "exec " + " ".join(self.command))
+        await atmux("set-option", "-t", self.name, "remain-on-exit", "off")
+        text = (await atmux("display", "-p", "-t", self.name, "#{pane_pid}")).strip()
+        self.pid = int(text) if text.isdigit() else 0
+        return self.launched_at
+
+    async def screen(self) -> str:
+        return await atmux("capture-pane", "-p", "-t", self.name)
+
+    async def wait_for(self, text: str, timeout: float = 30.0, every: float = 0.05) -> float | None:
+        """Poll the screen until it shows `text`; the monotonic time it was seen, or None on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in await self.screen():
+                return time.monotonic()
+            await asyncio.sleep(every)
+        return None
+
+    async def press(self, *keys: str) -> float:
+        """Send keys; returns the monotonic time just before tmux was asked to deliver them."""
+        at = time.monotonic()
+        await atmux("send-keys", "-t", self.name, *keys)
+        self.send_ms.append((time.monotonic() - at) * 1000)
+        return at
+
+    async def type_message(self, text: str) -> float:
+        """`t`, the text, Enter, Escape: a typed turn as a user sends it."""
+        await self.press("t")
+        await asyncio.sleep(0.1)  # the prompt opens; keys typed before it has focus would go elsewhere
+        await atmux("send-keys", "-t", self.name, "-l", text)
+        at = await self.press("Enter")
+        await self.press("Escape")
+        return at
+
+    async def stop(self, timeout: float = 10.0, quit_key: str = "q") -> None:
+        """Quit with a key as a user would; kill the pane if it is still there after `timeout`."""
+        await self.press(quit_key)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.name in await atmux("list-sessions", "-F", "#{session_name}"):
+            await asyncio.sleep(0.1)
+        await atmux("kill-session", "-t", self.name)
+        self.folder.cleanup()
+
+    async def __aenter__(self) -> TuiApp:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
