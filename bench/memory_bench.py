@@ -65,8 +65,8 @@ async def measure(turns: int, every: int, speed: float = 200.0) -> dict[str, Any
                            Services(engine=None, emulator=emulator, audio_error="bench: no audio",
                                     transcript_dir=folder))
         async with app.run_test(size=(100, 30)) as pilot:
-            await _until(lambda: app.session is not None and app.main.is_mounted
-                         and app.main.status.state == "connected" and not app.session._pending_updates)
+            await _until(lambda: app.main.is_mounted and app.main.status.state == "connected"
+                         and app.session.config.confirmed is not None and not app.main.status.pending)
             prompt = app.main.query_one(MessagePrompt)
             for n in range(1, turns + 1):
                 await pilot.press("t")
@@ -95,7 +95,7 @@ async def measure(turns: int, every: int, speed: float = 200.0) -> dict[str, Any
 
 
 def _turns_done(app: Any) -> int:
-    return sum(1 for turn in app.conversation.turns if turn.done)
+    return sum(1 for turn in app.session.conversation.turns if turn.done)
 
 
 async def _until(condition: Any, timeout: float = 30.0) -> None:

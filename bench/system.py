@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.heard import espeak_or_speechlike
-from bench.measure import ROOT, Runs, compare, summary
+from bench.measure import ROOT, Runs, compare
 from bench.probe import MINIMAL_READY
 from bench.procs import CallbackClient, Emulator, new_session
 from bench.tui import THIS_APP, TuiApp

@@ -10,7 +10,6 @@ import gc
 import weakref
 from pathlib import Path
 
-import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.pilot import Pilot
@@ -30,7 +29,7 @@ def _alive(kind: type) -> int:
 
 
 def _finished(app: VoiceLiveApp) -> int:
-    return sum(turn.done for turn in app.conversation.turns)
+    return sum(turn.done for turn in app.session.conversation.turns)
 
 
 async def _type_turns(app: VoiceLiveApp, pilot: Pilot[int], first: int, count: int) -> None:
@@ -60,8 +59,6 @@ async def test_turns_trimmed_from_the_log_are_freed(tmp_path: Path) -> None:
         await pilot.press("q")
 
 
-@pytest.mark.xfail(strict=True, reason="until the conversation screen composes KeyFooter instead of Footer "
-                                         "(app/screens/conversation.py); then remove this marker")
 async def test_typed_turns_keep_no_widgets_once_the_log_is_full(tmp_path: Path) -> None:
     app, _ = make_app(tmp_path, speed=100.0)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -16,7 +16,6 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from app.audio_control import AudioController
 from app.messages import (
@@ -46,6 +45,7 @@ from app.voicelive import notices as nt
 from app.voicelive.config_sync import ConfigChange
 from app.voicelive.session_thread import SessionThread
 from app.widgets.conversation_log import ConversationLog
+from app.widgets.footer import KeyFooter
 from app.widgets.level_meter import LevelMeter, LevelSource
 from app.widgets.prompt import MessagePrompt
 from app.widgets.status_bar import StatusBar, short_voice
@@ -98,7 +98,7 @@ class ConversationScreen(Screen[None]):
         yield self.strip
         yield self.log_view
         yield self.prompt
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     # ------------------------------------------------------------------ keys
     @property
