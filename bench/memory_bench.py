@@ -40,11 +40,11 @@ def _count_types() -> Counter[str]:
 def _prune_emulator(emulator: Any) -> None:
     """Drop the emulator's per-turn records (audio it sent, the server-side conversation): not the client's."""
     for session in emulator.sessions:
-        for item_id in [i for i, r in session.replies.items() if r.finished_at is not None]:
-            del session.replies[item_id]
-        keep = session.order[-4:]
-        session.items = {i: session.items[i] for i in keep if i in session.items}
-        session.order = keep
+        conversation = session.conversation
+        for item_id in [i for i, r in conversation.replies.items() if r.finished_at is not None]:
+            del conversation.replies[item_id]
+        for item_id in conversation.order[:-4]:
+            conversation.remove(item_id)
 
 
 async def measure(turns: int, every: int, speed: float = 200.0) -> dict[str, Any]:
