@@ -127,18 +127,18 @@ class VoiceLiveApp(App[int]):
         self.control.call(self.session.announce)
         for warning in self.startup_warnings:
             self.main.post_message(message_for(nt.Info(warning, "warning")))
-        if self.services.autostart:
-            self.connect()
         self.set_interval(0.5, self.audio.check)
-        self.call_after_refresh(self._freeze_startup_objects)
+        self.call_after_refresh(self._freeze_then_connect)
 
-    @staticmethod
-    def _freeze_startup_objects() -> None:
-        """The audio callbacks need the GIL every 20 ms; a full garbage collection that walks every object
-        made at start-up (Textual, pydantic, numpy) can hold it long enough for the sound card to run dry.
-        Freezing them takes them out of every later collection."""
+    def _freeze_then_connect(self) -> None:
+        """The audio callbacks and the session's thread need the GIL every 20 ms; a full garbage collection
+        that walks every object made at start-up (Textual, pydantic, numpy) holds it for ~80 ms. Freezing
+        them takes them out of every later collection, and the one collection it costs runs before the
+        microphone streams (it stalled the first second of every connection when it ran after)."""
         gc.collect()
         gc.freeze()
+        if self.services.autostart:
+            self.connect()
 
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
