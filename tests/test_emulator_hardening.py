@@ -216,3 +216,17 @@ async def test_ten_megabyte_frames_leave_no_memory_behind() -> None:
     mb = 1024 * 1024
     assert live < 3 * 25 * mb, f"{live / mb:.0f} MB held while open"  # each: 60 s of audio, 16 MB of items
     assert after < 4 * mb, f"{after / mb:.0f} MB left after closing"
+
+
+async def test_a_client_that_quits_mid_reply_is_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A user quitting while the reply plays closes the socket under a streaming response: the emulator
+    records the reply as cancelled and logs no traceback (it did, twice, for every such quit)."""
+    async with EmulatorServer(options=EmulatorOptions(speed=0.5)) as server:
+        async with RawClient(server) as client:
+            await client.send({"type": "conversation.item.create", "item": {
+                "type": "message", "role": "user", "content": [{"type": "input_text", "text": "talk a while"}]}})
+            await client.send({"type": "response.create"})
+            await client.until("response.audio.delta")
+        session = server.sessions[-1] if server.sessions else None
+        await wait_for(lambda: session is None or all(r.finished_at for r in session.conversation.replies.values()))
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []

@@ -12,6 +12,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from websockets.exceptions import ConnectionClosed
+
 from app.emulator.conversation import Handler, new_id
 from app.emulator.message_output import MessageOutput
 
@@ -96,6 +98,9 @@ class Responses:
                 await output.stream()
         except asyncio.CancelledError:
             status, details = "cancelled", {"type": "cancelled", "reason": self._cancel_reason}
+        except ConnectionClosed:
+            self._client_left(outputs, response_id)
+            return
         except Exception:
             log.exception("an emulated response failed")
             status, details = "failed", {"type": "failed", "error": {
@@ -104,6 +109,9 @@ class Responses:
         for output in started:
             try:
                 await output.finish(status)
+            except ConnectionClosed:
+                self._client_left(outputs, response_id)
+                return
             except Exception:
                 log.exception("closing a response output failed")
         words = sum(output.words for output in started)
@@ -113,8 +121,16 @@ class Responses:
             "usage": {"total_tokens": 10 + words * 2, "input_tokens": 10, "output_tokens": words * 2,
                       "input_token_details": {"cached_tokens": 0, "text_tokens": 10, "audio_tokens": 0},
                       "output_token_details": {"text_tokens": words, "audio_tokens": words}}}})
+        self._finished(outputs, response_id, status)
+
+    def _client_left(self, outputs: list[Output], response_id: str) -> None:
+        """The client closed the socket mid-response (it quit): nothing to send, and nothing went wrong."""
+        log.debug("the client left during response %s", response_id)
+        self._finished(outputs, response_id, "cancelled")
+
+    def _finished(self, outputs: list[Output], response_id: str, status: str) -> None:
         for output in outputs:
-            record = host.conversation.replies.get(output.item["id"])
+            record = self.host.conversation.replies.get(output.item["id"])
             if record is not None:
                 record.status, record.finished_at = status, time.monotonic()
         if self._response_id == response_id and status != "cancelled":
