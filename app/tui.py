@@ -9,7 +9,6 @@ commands. What is left here is their lifecycle.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 import time
@@ -29,6 +28,7 @@ from app.config import Settings
 from app.conversation import Conversation
 from app.export import ExportKind, export_path, export_text, transcripts_dir, write_export
 from app.files import WriteError
+from app.gc_pacer import CollectionPacer, freeze_startup_objects
 from app.messages import AudioModeChanged, ConnectionStateChanged, EndpointResolved, message_for
 from app.presets import PresetBook
 from app.protocol.endpoint import EndpointError, host_of
@@ -93,6 +93,7 @@ class VoiceLiveApp(App[int]):
                                         conversation=Conversation(writer=transcript), muted=settings.audio.muted,
                                         tools=setup.tools, agent=settings.agent.enabled)
         self.control = SessionThread(self.session)
+        self.pacer = CollectionPacer(lambda: self.session.quiet)  # full collections in quiet moments only
         engine = services.engine
         self.audio = AudioController(engine, settings.audio, report=self._audio_report,
                                      unavailable=services.audio_error,
@@ -131,12 +132,9 @@ class VoiceLiveApp(App[int]):
         self.call_after_refresh(self._freeze_then_connect)
 
     def _freeze_then_connect(self) -> None:
-        """The audio callbacks and the session's thread need the GIL every 20 ms; a full garbage collection
-        that walks every object made at start-up (Textual, pydantic, numpy) holds it for ~80 ms. Freezing
-        them takes them out of every later collection, and the one collection it costs runs before the
-        microphone streams (it stalled the first second of every connection when it ran after)."""
-        gc.collect()
-        gc.freeze()
+        """Start-up's objects leave the collector's view before the microphone streams (`gc_pacer`)."""
+        freeze_startup_objects()
+        self.control.call(self.pacer.start, self.control.loop)
         if self.services.autostart:
             self.connect()
 
@@ -233,6 +231,7 @@ class VoiceLiveApp(App[int]):
             return
         self._quitting = True
         await self.control.stop(timeout=0.5)
+        self.pacer.stop()
         await self.audio.close()
         await asyncio.to_thread(self.session.conversation.close, 1.0)  # the last turns reach the transcript
         if self.services.emulator is not None:

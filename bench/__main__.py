@@ -27,7 +27,7 @@ from bench.measure import ROOT
 
 
 async def run(which: str, runs: int) -> list[dict[str, Any]]:
-    from bench import mic_gaps, suites, system
+    from bench import mic_gaps, suites, system, underruns
     from bench.tui import kill_server
 
     results: list[dict[str, Any]] = []
@@ -47,6 +47,7 @@ async def run(which: str, runs: int) -> list[dict[str, Any]]:
             if which in ("all", "system"):
                 emit(await system.cpu(runs, tmp))
                 emit(await system.startup(runs))
+                emit(await underruns.long_reply())
                 emit(await system.memory(runs))
     finally:
         kill_server()

@@ -66,3 +66,22 @@ async def test_memory_benchmark_measures_something() -> None:
 
     result = await measure(turns=2, every=1)
     assert sorted(result["checkpoints"]) == [1, 2] and result["rss_growth_mb"] is not None, result
+
+
+@pytest.mark.timeout(120)
+async def test_long_reply_benchmark_measures_something(audio_devices: None) -> None:
+    from bench.underruns import long_reply
+
+    (figure,) = await long_reply(seconds=4.0)
+    assert _accounted(figure), figure
+
+
+def test_gaps_are_runs_of_exact_zeros_inside_the_reply() -> None:
+    import numpy as np
+
+    from bench.underruns import gaps_in
+
+    noise = np.full(24_000, 300, np.int16)
+    noise[1000:1240] = 0  # 10 ms heard as a gap
+    noise[5000:5010] = 0  # under 1 ms: a zero crossing, not a gap
+    assert gaps_in(np.concatenate([np.zeros(500, np.int16), noise, np.zeros(500, np.int16)])) == [10.0]

@@ -83,6 +83,7 @@ class VoiceLiveSession:
         ), policy=policy, planned_margin_s=planned_margin_s)
         self.tools = ToolBridge(tools, self.outbox, emit, self.conversation) if tools is not None else None
         self._device: AudioDevice | None = None
+        self._heard_speaking = False  # the engine's last local speech event was a start
         self._update_audio_gate()
         self._expires_at: float | None = None
         self._event_seq = 0
@@ -169,6 +170,7 @@ class VoiceLiveSession:
         "local-cut" mode, speech heard over a playing reply stops it now, without waiting for the service.
         """
         self.metrics.local_speech(event, from_engine=True)
+        self._heard_speaking = event.kind == "start"
         device = self._device
         if event.kind == "start" and event.during_playback and device is not None \
                 and device.barge_in_mode == "local-cut":
@@ -176,6 +178,11 @@ class VoiceLiveSession:
 
     def reconnect(self) -> None:
         self.connection.reconnect_now()
+
+    @property
+    def quiet(self) -> bool:
+        """Nobody is talking and nothing is being generated or played: a pause costs nothing heard."""
+        return not (self.tracker.busy or self._heard_speaking or self.push_to_talk.talking)
 
     def announce(self) -> None:
         """Tell the owner the whole state once, before anything happens (it may start muted, say)."""

@@ -1,0 +1,108 @@
+"""Full garbage collections only when nobody is talking or listening.
+
+CPython's full (generation 2) collection holds the GIL while it walks every tracked object, and a Textual
+app keeps ~100,000 of them alive (widgets, styles, each `Strip`'s seven caches). Measured in the installed
+app with `gc.callbacks`, each took 35–150 ms, every few seconds while replies stream. For that long no
+other thread runs: the microphone's blocks wait (the service hears a 90–130 ms gap), the playback
+callback and the reply's deltas wait (the jitter buffer runs dry), a duck or a stop waits.
+
+Young collections (generations 0 and 1) stay automatic: they walk only new objects and take a few ms.
+The automatic full collection is switched off (its trigger, the third threshold, is set out of reach) and
+this pacer runs it instead: when the conversation has been quiet for a second — no reply being generated
+or played, nobody speaking — and at least `min_gap_s` after the last one; and regardless after
+`max_gap_s`, so memory held in cycles is still returned in a session that never pauses. A gap in the
+microphone's stream while nobody speaks costs nothing a listener hears; the stream itself is never lost
+(PortAudio and the sound server hold the blocks until the callback runs again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import importlib
+import time
+from collections.abc import Callable
+
+WARM_IMPORTS = ("pygments.lexers.python", "numpy.ma")  # the first code block's lexer; numpy's lazy `ma`
+NEVER = 1_000_000  # generation-1 collections before an automatic full one: never, in practice
+
+
+def freeze_startup_objects() -> None:
+    """Everything made at start-up (Textual, pydantic, numpy: ~85,000 objects) lives as long as the app:
+    one full collection, then `gc.freeze` takes them out of every later one. That collection holds the GIL
+    ~80 ms, so it runs before the microphone streams (it stalled the first second of every connection
+    when it ran after). The modules first imported later, seen by an import log of a whole session, are
+    imported here too, for the same reason: an import mid-conversation held the other threads ~50 ms."""
+    for name in WARM_IMPORTS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    gc.collect()
+    gc.freeze()
+
+
+class CollectionPacer:
+    def __init__(self, quiet: Callable[[], bool], *, every_s: float = 0.5, quiet_for_s: float = 1.0,
+                 min_gap_s: float = 20.0, max_gap_s: float = 120.0, clock: Callable[[], float] = time.monotonic,
+                 collect: Callable[[], object] = gc.collect) -> None:
+        self.quiet = quiet
+        self.every_s = every_s
+        self.quiet_for_s = quiet_for_s
+        self.min_gap_s = min_gap_s
+        self.max_gap_s = max_gap_s
+        self.clock = clock
+        self.collect = collect
+        self.collections = 0  # full collections this pacer ran (forced ones included)
+        self.forced = 0  # of those, ones run because max_gap_s passed without a quiet moment
+        self._last = clock()
+        self._quiet_since: float | None = None
+        self._saved: tuple[int, int, int] | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Take over full collections, checking every `every_s` on `loop` (the session's: it knows the quiet)."""
+        if self._saved is None:
+            self._saved = gc.get_threshold()
+            gc.set_threshold(self._saved[0], self._saved[1], NEVER)
+        self._loop = loop
+        self._last = self.clock()
+        self._schedule()
+
+    def stop(self) -> None:
+        """Give full collections back to the interpreter (its own thresholds again)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._saved is not None:
+            gc.set_threshold(*self._saved)
+            self._saved = None
+
+    def tick(self) -> bool:
+        """One check; True if it ran a full collection."""
+        now = self.clock()
+        if not self.quiet():
+            self._quiet_since = None
+        elif self._quiet_since is None:
+            self._quiet_since = now
+        since = now - self._last
+        settled = self._quiet_since is not None and now - self._quiet_since >= self.quiet_for_s
+        if not (since >= self.max_gap_s or (since >= self.min_gap_s and settled)):
+            return False
+        self.forced += not settled
+        self.collect()
+        self.collections += 1
+        self._last = self.clock()
+        return True
+
+    def _schedule(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._handle = self._loop.call_later(self.every_s, self._tick)
+
+    def _tick(self) -> None:
+        self._handle = None
+        try:
+            self.tick()
+        finally:
+            if self._saved is not None:
+                self._schedule()

@@ -1,0 +1,111 @@
+"""A long reply heard without a gap: the installed app in tmux plays a 3-minute reply while its log
+streams Markdown and the meters run, with the emulator's deltas 20 ms each and ±30 ms of network jitter.
+
+What counts is the recording, not the app's own counters: the reply is white noise that is never exactly
+zero, so every run of zero samples between its first and last sample at the speaker is a gap a listener
+heard (an underrun of the jitter buffer or of the device). The app's own count (the "audio stopped" line
+of its log) is printed beside, as a cross-check.
+
+    python -m bench.underruns [--seconds 180]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.audio import SAMPLE_RATE
+from bench.measure import summary
+from bench.procs import Emulator, above, new_session
+from bench.tui import THIS_APP, TuiApp, atmux, kill_server
+from tests.audio_harness import TimedRecorder
+
+SPEAKER = "vspeaker.monitor"
+MIN_GAP_SAMPLES = SAMPLE_RATE // 1000  # 1 ms of exact zeros: noise at -20 dBFS never holds 0 that long
+APP_COUNTS = re.compile(r"audio stopped: (\d+) output underruns \((\d+) in the jitter buffer\)")
+
+
+def gaps_in(samples: npt.NDArray[np.int16]) -> list[float]:
+    """Lengths (ms) of the runs of exact zeros between the first and the last non-zero sample."""
+    loud = np.flatnonzero(samples)
+    if len(loud) < 2:
+        return []
+    inner = samples[loud[0]: loud[-1] + 1] == 0
+    edges = np.diff(np.concatenate([[0], inner.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [round(float(n) * 1000 / SAMPLE_RATE, 2) for n in ends - starts if n >= MIN_GAP_SAMPLES]
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+async def _quit_and_read_log(app: TuiApp) -> str:
+    """Quit as a user does and read the app's log before its folder goes (the counters are said at close)."""
+    await app.press("q")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and app.name in await atmux("list-sessions", "-F", "#{session_name}"):
+        await asyncio.sleep(0.1)
+    text = await asyncio.to_thread(_read, Path(app.folder.name, "app.log"))
+    await app.stop(timeout=0.5)
+    return text
+
+
+async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
+    gaps: list[float] = []
+    failure = ""
+    app_said = "the app's log had no \"audio stopped\" line"
+    async with Emulator("--text-reply", "markdown", "--reply-s", str(seconds), "--speed", "1", "--chunk-ms", "20",
+                        "--net-jitter-ms", "30") as emulator:
+        before = (await emulator.stats()).get("sessions", 0)
+        app = TuiApp.voicelive(THIS_APP, emulator.endpoint, emulator.api_key)
+        await app.start()
+        try:
+            if await emulator.until(new_session(before), 30) is None:
+                failure = "the app never sent microphone audio to the emulator"
+            else:
+                speaker = TimedRecorder(SPEAKER)
+                await speaker.wait_started()
+                done = (await emulator.stats())["replies_done"]
+                await app.type_message("one long answer, please")
+                finished = await emulator.until(above("replies_done", done), seconds + 60)
+                await asyncio.sleep(1.0)  # the jitter buffer and the device play out
+                recording = speaker.stop()
+                if finished is None:
+                    failure = "the reply did not finish"
+                else:
+                    gaps = gaps_in(recording.samples)
+                    heard_s = len(recording.samples) / SAMPLE_RATE
+                    failure = "" if heard_s >= seconds else f"only {heard_s:.0f} s recorded"
+        finally:
+            text = await _quit_and_read_log(app)
+            if match := APP_COUNTS.search(text):
+                app_said = f"{match.group(1)} device underruns, {match.group(2)} in the jitter buffer"
+    values = [float(len(gaps))] if not failure else []
+    return [summary("gaps_in_long_reply", values, "gaps heard", f"0 over a {seconds:.0f} s reply",
+                    (len(gaps) == 0) if values else False, failures=[failure] if failure else None,
+                    subject="voicelive-tui", gap_ms=gaps[:20], app_counters=app_said,
+                    event="runs of exact zeros inside a noise reply, in the speaker's recording")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.underruns")
+    parser.add_argument("--seconds", type=float, default=180.0)
+    args = parser.parse_args()
+    try:
+        for result in asyncio.run(long_reply(args.seconds)):
+            print(json.dumps(result))
+    finally:
+        kill_server()
+
+
+if __name__ == "__main__":
+    main()

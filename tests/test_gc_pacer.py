@@ -1,0 +1,74 @@
+"""Full collections only in quiet moments: the pacer's rules, on a fake clock, and the interpreter's own
+full collection really switched off while it runs (and given back after)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+from app.gc_pacer import NEVER, CollectionPacer
+from tests.helpers import wait_for
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _pacer(quiet: list[bool], clock: Clock, runs: list[float]) -> CollectionPacer:
+    return CollectionPacer(lambda: quiet[0], clock=clock, collect=lambda: runs.append(clock.now),
+                           quiet_for_s=1.0, min_gap_s=20.0, max_gap_s=120.0)
+
+
+def test_a_full_collection_waits_for_a_second_of_quiet_after_the_minimum_gap() -> None:
+    clock, quiet, runs = Clock(), [True], list[float]()
+    pacer = _pacer(quiet, clock, runs)
+    for t in range(0, 41):  # quiet all along: the first one at 20 s, the next 20 s later
+        clock.now = t * 0.5
+        pacer.tick()
+    assert runs == [20.0]
+    quiet[0] = False
+    for t in range(41, 100):  # busy from 20 s to 50 s: nothing, though 20 s have passed
+        clock.now = t * 0.5
+        pacer.tick()
+    assert runs == [20.0]
+    quiet[0] = True
+    clock.now = 50.0
+    assert not pacer.tick()  # quiet just began
+    clock.now = 50.5
+    assert not pacer.tick()
+    clock.now = 51.0
+    assert pacer.tick() and runs == [20.0, 51.0] and pacer.forced == 0
+
+
+def test_a_session_that_never_pauses_is_collected_after_the_maximum_gap() -> None:
+    clock, quiet, runs = Clock(), [False], list[float]()
+    pacer = _pacer(quiet, clock, runs)
+    for t in range(0, 2 * 250):
+        clock.now = t * 0.5
+        pacer.tick()
+    assert runs == [120.0, 240.0] and pacer.forced == 2
+
+
+async def test_it_switches_the_automatic_full_collection_off_and_gives_it_back() -> None:
+    before = gc.get_threshold()
+    ticks: list[int] = []
+
+    def quiet() -> bool:
+        ticks.append(1)
+        return True
+
+    pacer = CollectionPacer(quiet, every_s=0.01, min_gap_s=3600)
+    pacer.start(asyncio.get_running_loop())
+    try:
+        assert gc.get_threshold() == (before[0], before[1], NEVER)
+        await wait_for(lambda: len(ticks) >= 3, timeout=5)  # it checks on the loop it was given
+    finally:
+        pacer.stop()
+    assert gc.get_threshold() == before
+    count = len(ticks)
+    await asyncio.sleep(0.05)
+    assert len(ticks) == count  # and stops checking
