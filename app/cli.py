@@ -127,8 +127,9 @@ def _endpoint_problem(settings: Settings) -> str | None:
 
 def run_app(settings: Settings) -> int:
     from app.audio.engine import AudioEngine
+    from app.services import Services
     from app.startup import local_emulator
-    from app.tui import Services, VoiceLiveApp
+    from app.tui import VoiceLiveApp
 
     log_path = settings.log_file or default_log_path()
     try:

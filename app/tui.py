@@ -13,61 +13,36 @@ import logging
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.screen import Screen
 
-from app.audio.engine import AudioEngine
 from app.audio_control import AudioController
 from app.config import Settings
 from app.conversation import Conversation
 from app.export import ExportKind, export_path, export_text, transcripts_dir, write_export
 from app.files import WriteError
 from app.gc_pacer import CollectionPacer, freeze_startup_objects
+from app.hot_keys import HotKeys, with_hot_keys
 from app.messages import AudioModeChanged, ConnectionStateChanged, EndpointResolved, message_for
 from app.presets import PresetBook
 from app.protocol.endpoint import EndpointError, host_of
 from app.screens.conversation import ConversationScreen
 from app.screens.palette import palette_commands
+from app.services import Services
 from app.settings_saver import SettingsSaver
 from app.startup import connection_url, session_setup
 from app.transcript import TranscriptWriter
 from app.voicelive import notices as nt
-from app.voicelive.auth import CredentialProvider, TokenCredential
+from app.voicelive.auth import CredentialProvider
 from app.voicelive.session import VoiceLiveSession
 from app.voicelive.session_thread import SessionThread
 
 log = logging.getLogger(__name__)
-
-
-class Emulator(Protocol):
-    """The local service: in-process (`EmulatorServer`, tests) or on its own thread (`EmulatorThread`)."""
-
-    @property
-    def port(self) -> int: ...
-    @property
-    def api_key(self) -> str: ...
-    @property
-    def endpoint(self) -> str: ...
-    async def start(self) -> object: ...
-    async def stop(self) -> None: ...
-
-
-@dataclass
-class Services:
-    """What the App runs on; built by the CLI, or by a test."""
-
-    engine: AudioEngine | None = None
-    emulator: Emulator | None = None
-    credential: TokenCredential | None = None
-    audio_error: str | None = None  # why there is no engine, when there is none
-    autostart: bool = True  # tests that drive the UI with synthetic notices switch the connection off
-    transcript_dir: str | None = None
 
 
 class VoiceLiveApp(App[int]):
@@ -81,6 +56,7 @@ class VoiceLiveApp(App[int]):
     ]
 
     def __init__(self, settings: Settings, services: Services | None = None) -> None:
+        self.hot_keys = HotKeys()  # before App.__init__, which asks for the driver class
         super().__init__()
         self.settings = settings
         self.services = services = services or Services()
@@ -94,6 +70,7 @@ class VoiceLiveApp(App[int]):
                                         tools=setup.tools, agent=settings.agent.enabled)
         self.control = SessionThread(self.session)
         self.pacer = CollectionPacer(lambda: self.session.quiet)  # full collections in quiet moments only
+        self.hot_keys.bind(settings.keys.get("interrupt", "i"), self.control.interrupt)
         engine = services.engine
         self.audio = AudioController(engine, settings.audio, report=self._audio_report,
                                      unavailable=services.audio_error,
@@ -104,9 +81,13 @@ class VoiceLiveApp(App[int]):
         book = PresetBook(settings.presets, settings.config_path)
         self.main = ConversationScreen(self.control, self.audio, saver, book,
                                        mic=engine.input_level if engine else None,
-                                       speaker=engine.output_level if engine else None)
+                                       speaker=engine.output_level if engine else None, hot_keys=self.hot_keys)
         self._quitting = False
         self._ever_connected = False
+
+    def get_driver_class(self) -> type[Driver]:
+        """The platform's driver, acting on the interrupt key where it arrives (`app/hot_keys.py`)."""
+        return with_hot_keys(super().get_driver_class(), self.hot_keys)
 
     def _notice(self, notice: nt.Notice) -> None:
         """Called on the session's thread: hand it to the screen that shows it (thread-safe)."""

@@ -52,7 +52,8 @@ async def measure(turns: int, every: int, speed: float = 200.0) -> dict[str, Any
 
     from app.config import load_settings
     from app.emulator.server import EmulatorOptions, EmulatorServer
-    from app.tui import Services, VoiceLiveApp
+    from app.services import Services
+    from app.tui import VoiceLiveApp
     from app.widgets.prompt import MessagePrompt
 
     process = psutil.Process()

@@ -15,8 +15,9 @@ from app.config import load_settings
 from app.messages import message_for
 from app.protocol.session import TurnDetection, quickstart_turn_detection
 from app.protocol.turn_labels import turn_key, turn_label
+from app.services import Services
 from app.tools.call_state import ApprovalRequest, ToolCallState
-from app.tui import Services, VoiceLiveApp
+from app.tui import VoiceLiveApp
 from app.voicelive import notices as nt
 from app.voicelive.timeline import TurnTiming, summarize
 from app.voicelive.usage import Usage

@@ -93,7 +93,8 @@ async def test_input_and_output_files_stand_in_for_devices(audio_devices: None, 
 
 async def test_a_vanished_device_is_reported_and_audio_can_be_reopened(audio_devices: None) -> None:
     from app.config import load_settings
-    from app.tui import Services, VoiceLiveApp
+    from app.services import Services
+    from app.tui import VoiceLiveApp
     from app.widgets.turn import NoticeLine
 
     engine = AudioEngine()
@@ -117,7 +118,8 @@ async def test_no_portaudio_means_text_mode_with_a_notice(monkeypatch: pytest.Mo
     from app.audio import engine as engine_module
     from app.audio.devices import AudioUnavailable
     from app.config import load_settings
-    from app.tui import Services, VoiceLiveApp
+    from app.services import Services
+    from app.tui import VoiceLiveApp
     from app.widgets.turn import NoticeLine
 
     def missing() -> None:
@@ -143,7 +145,8 @@ def test_no_sound_server_at_all_starts_in_text_mode(tmp_path: Path) -> None:
         from app.audio.engine import AudioEngine
         from app.config import load_settings
         from app.emulator.server import EmulatorServer
-        from app.tui import Services, VoiceLiveApp
+        from app.services import Services
+        from app.tui import VoiceLiveApp
         from app.widgets.turn import NoticeLine
 
         async def main():
@@ -213,7 +216,8 @@ def test_bad_input_file_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFi
 
 async def test_an_unknown_device_is_one_sentence_and_text_mode(audio_devices: None) -> None:
     from app.config import load_settings
-    from app.tui import Services, VoiceLiveApp
+    from app.services import Services
+    from app.tui import VoiceLiveApp
     from app.widgets.turn import NoticeLine
 
     app = VoiceLiveApp(load_settings({("connection", "local"): True}),
@@ -228,7 +232,8 @@ async def test_an_unknown_device_is_one_sentence_and_text_mode(audio_devices: No
 async def test_an_output_file_that_cannot_be_written_is_one_sentence_and_text_mode(audio_devices: None,
                                                                                    tmp_path: Path) -> None:
     from app.config import load_settings
-    from app.tui import Services, VoiceLiveApp
+    from app.services import Services
+    from app.tui import VoiceLiveApp
     from app.widgets.turn import NoticeLine
 
     (tmp_path / "a-file").write_text("not a folder")

@@ -16,7 +16,8 @@ from app.audio import SAMPLE_RATE
 from app.audio.engine import AudioEngine
 from app.config import load_settings
 from app.emulator.server import EmulatorOptions, EmulatorServer
-from app.tui import Services, VoiceLiveApp
+from app.services import Services
+from app.tui import VoiceLiveApp
 from app.widgets.status_bar import StatusBar
 from app.widgets.turn import AssistantTurn, UserTurn
 from tests.helpers import Recorder, correlation, play_into_mic, spoken_wav, wait_for

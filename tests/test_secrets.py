@@ -14,7 +14,8 @@ from app.config import default_config_path, load_settings
 from app.emulator.server import EmulatorOptions, EmulatorServer
 from app.logs import setup_logging
 from app.screens.settings import SettingsScreen
-from app.tui import Services, VoiceLiveApp
+from app.services import Services
+from app.tui import VoiceLiveApp
 from tests.helpers import wait_for
 
 KEY = "k3y-7c1f0e9a4b2d8e6f1a3c5b7d9e0f2a4c"

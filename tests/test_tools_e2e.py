@@ -14,8 +14,9 @@ from typing import Any
 from app.config import load_settings
 from app.emulator.server import EmulatorOptions, EmulatorServer
 from app.screens.approval import ApprovalScreen
+from app.services import Emulator, Services
 from app.startup import LocalToken, local_emulator
-from app.tui import Emulator, Services, VoiceLiveApp
+from app.tui import VoiceLiveApp
 from app.widgets.tool_call import ToolCallBlock
 from app.widgets.turn import AssistantTurn, NoticeLine
 from tests.helpers import wait_for

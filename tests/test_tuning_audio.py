@@ -14,7 +14,8 @@ from typing import Any
 from app.audio.engine import AudioEngine
 from app.config import load_settings
 from app.emulator.server import EmulatorOptions, EmulatorServer
-from app.tui import Services, VoiceLiveApp
+from app.services import Services
+from app.tui import VoiceLiveApp
 from app.voicelive.timeline import TurnTiming
 from app.widgets.turn import AssistantTurn, UserTurn
 from tests.helpers import play_into_mic, spoken_wav, wait_for

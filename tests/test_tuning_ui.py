@@ -22,7 +22,8 @@ from app.screens.presets import PresetsScreen
 from app.screens.settings import SettingsScreen
 from app.screens.talk_key import TalkKey
 from app.screens.voice_picker import VoicePicker
-from app.tui import Services, VoiceLiveApp
+from app.services import Services
+from app.tui import VoiceLiveApp
 from app.voicelive import notices as nt
 from app.voicelive.timeline import Summary, TurnTiming
 from app.widgets.turn import AssistantTurn, NoticeLine

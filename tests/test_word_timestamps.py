@@ -13,7 +13,8 @@ from pathlib import Path
 from app.audio.engine import AudioEngine
 from app.config import load_settings
 from app.emulator.server import EmulatorOptions, EmulatorServer
-from app.tui import Services, VoiceLiveApp
+from app.services import Services
+from app.tui import VoiceLiveApp
 from app.widgets.turn import AssistantTurn
 from tests.helpers import wait_for
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from app.config import Settings, load_settings
 from app.emulator.server import EmulatorOptions, EmulatorServer
-from app.tui import Services, VoiceLiveApp
+from app.services import Services
+from app.tui import VoiceLiveApp
 from tests.helpers import wait_for
 
 

@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from app.audio_control import AudioController
+from app.hot_keys import HotKeys
 from app.messages import (
     AudioModeChanged,
     ConfigStateChanged,
@@ -72,7 +73,7 @@ class ConversationScreen(Screen[None]):
     ]
 
     def __init__(self, control: SessionThread, audio: AudioController, saver: SettingsSaver, book: PresetBook, *,
-                 mic: LevelSource | None, speaker: LevelSource | None) -> None:
+                 mic: LevelSource | None, speaker: LevelSource | None, hot_keys: HotKeys | None = None) -> None:
         super().__init__(id="conversation")
         self.control = control
         self.audio = audio
@@ -92,6 +93,7 @@ class ConversationScreen(Screen[None]):
         self.log_view = ConversationLog()
         self.prompt = MessagePrompt()
         self.approvals = ApprovalQueue(lambda: self.app, control.answer_approval)
+        self.hot_keys = hot_keys
 
     def compose(self) -> ComposeResult:
         yield self.status
@@ -112,6 +114,20 @@ class ConversationScreen(Screen[None]):
         off = ("nudge_threshold", "nudge_silence") if self.push_to_talk else ("talk",)
         return {key: active for key, active in super().active_bindings.items()
                 if active.binding.action.partition("(")[0] not in off}
+
+    def _arm_hot_keys(self, in_front: bool) -> None:
+        """The interrupt key acts on the input thread only here, and not while a text field has focus."""
+        if self.hot_keys is not None:
+            self.hot_keys.armed = in_front and not isinstance(self.focused, Input)
+
+    def on_screen_resume(self) -> None:
+        self._arm_hot_keys(True)
+
+    def on_screen_suspend(self) -> None:
+        self._arm_hot_keys(False)
+
+    def watch_focused(self) -> None:
+        self._arm_hot_keys(self.is_current)
 
     def action_toggle_mute(self) -> None:
         self.control.set_muted(not self.muted)
