@@ -57,23 +57,25 @@ class CollectionPacer:
         self._last = clock()
         self._quiet_since: float | None = None
         self._saved: tuple[int, int, int] | None = None
-        self._handle: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = False
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Take over full collections, checking every `every_s` on `loop` (the session's: it knows the quiet)."""
-        if self._saved is None:
-            self._saved = gc.get_threshold()
-            gc.set_threshold(self._saved[0], self._saved[1], NEVER)
+        """Take over full collections now (call it on the owner's thread) and check every `every_s` on
+        `loop` (the session's: it knows when the conversation is quiet). After `stop`, it does nothing."""
+        if self._stopped or self._saved is not None:
+            return
+        self._saved = gc.get_threshold()
+        gc.set_threshold(self._saved[0], self._saved[1], NEVER)
         self._loop = loop
         self._last = self.clock()
-        self._schedule()
+        with contextlib.suppress(RuntimeError):  # the loop already closed: nothing to check on
+            loop.call_soon_threadsafe(self._schedule)
 
     def stop(self) -> None:
-        """Give full collections back to the interpreter (its own thresholds again)."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        """Give full collections back to the interpreter (its own thresholds again), from any thread; the
+        next check sees `_stopped` and does not run or reschedule."""
+        self._stopped = True
         if self._saved is not None:
             gc.set_threshold(*self._saved)
             self._saved = None
@@ -96,13 +98,18 @@ class CollectionPacer:
         return True
 
     def _schedule(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._handle = self._loop.call_later(self.every_s, self._tick)
+        if not self._stopped and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_later(self.every_s, self._tick)
 
     def _tick(self) -> None:
-        self._handle = None
+        if self._stopped:
+            return
         try:
             self.tick()
         finally:
-            if self._saved is not None:
-                self._schedule()
+            self._schedule()
+
+
+def thaw() -> None:
+    """At the end: what `freeze_startup_objects` froze may be collected again (tests run many apps)."""
+    gc.unfreeze()

@@ -15,19 +15,31 @@ what this driver does not see (Pilot's keys, the palette, a click on the footer)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from textual import events
 from textual.driver import Driver
 from textual.message import Message
 
+SETTLE_S = 0.25  # a key this soon after another is left to the App: the one before may open the prompt
+
 
 class HotKeys:
-    """Which keys act on the input thread, and whether they may now (the UI loop sets `armed`)."""
+    """Which keys act on the input thread, and whether they may now.
 
-    def __init__(self) -> None:
+    `armed` is set by the UI loop, which may lag behind the keys: `t` then `i` typed fast reach this thread
+    before the loop has focused the prompt. So a hot key acts only when the App has seen every key passed
+    on before it (`handled` ≥ `passed`) and none came in the last `SETTLE_S`: a pause, as when someone
+    stops a reply, not a burst of typing."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.armed = False
         self.taken = 0  # keys acted on here (for tests and the log)
+        self.passed = 0  # keys handed on to the App (input thread)
+        self.handled = 0  # keys the App has dispatched (UI loop)
+        self.clock = clock
+        self._last_key = float("-inf")
         self._actions: dict[str, Callable[[], None]] = {}
 
     def bind(self, keys: str, action: Callable[[], None]) -> None:
@@ -37,13 +49,29 @@ class HotKeys:
                 self._actions[key.strip()] = action
 
     def take(self, key: str) -> bool:
-        """On the input thread: run the key's action if armed; True if the key is used up."""
-        action = self._actions.get(key) if self.armed else None
+        """On the input thread: run the key's action if it may act now; True if the key is used up."""
+        now = self.clock()
+        settled = now - self._last_key >= SETTLE_S and self.handled >= self.passed
+        self._last_key = now
+        action = self._actions.get(key) if self.armed and settled else None
+        if action is not None:
+            try:
+                action()
+            except Exception:  # the session's loop closed as the app quits: let the App have it
+                action = None
         if action is None:
+            self.passed += 1
             return False
-        action()
         self.taken += 1
         return True
+
+
+def hot_interrupt_keys(keymap: dict[str, str]) -> str:
+    """The interrupt's keys after the user's keymap (binding id → comma-separated keys), less any key the
+    keymap gives another binding: that key belongs to the other action, and the App decides it."""
+    others = {key.strip() for binding, keys in keymap.items() if binding != "interrupt" for key in keys.split(",")}
+    return ",".join(key.strip() for key in keymap.get("interrupt", "i").split(",")
+                    if key.strip() and key.strip() not in others)
 
 
 def with_hot_keys(base: type[Driver], hot: HotKeys) -> type[Driver]:

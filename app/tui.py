@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
@@ -26,8 +26,8 @@ from app.config import Settings
 from app.conversation import Conversation
 from app.export import ExportKind, export_path, export_text, transcripts_dir, write_export
 from app.files import WriteError
-from app.gc_pacer import CollectionPacer, freeze_startup_objects
-from app.hot_keys import HotKeys, with_hot_keys
+from app.gc_pacer import CollectionPacer, freeze_startup_objects, thaw
+from app.hot_keys import HotKeys, hot_interrupt_keys, with_hot_keys
 from app.messages import AudioModeChanged, ConnectionStateChanged, EndpointResolved, message_for
 from app.presets import PresetBook
 from app.protocol.endpoint import EndpointError, host_of
@@ -70,7 +70,7 @@ class VoiceLiveApp(App[int]):
                                         tools=setup.tools, agent=settings.agent.enabled)
         self.control = SessionThread(self.session)
         self.pacer = CollectionPacer(lambda: self.session.quiet)  # full collections in quiet moments only
-        self.hot_keys.bind(settings.keys.get("interrupt", "i"), self.control.interrupt)
+        self.hot_keys.bind(hot_interrupt_keys(settings.keys), self.control.interrupt)
         engine = services.engine
         self.audio = AudioController(engine, settings.audio, report=self._audio_report,
                                      unavailable=services.audio_error,
@@ -88,6 +88,12 @@ class VoiceLiveApp(App[int]):
     def get_driver_class(self) -> type[Driver]:
         """The platform's driver, acting on the interrupt key where it arrives (`app/hot_keys.py`)."""
         return with_hot_keys(super().get_driver_class(), self.hot_keys)
+
+    async def on_event(self, event: events.Event) -> None:
+        fresh_key = isinstance(event, events.Key) and not event.is_forwarded
+        await super().on_event(event)
+        if fresh_key:
+            self.hot_keys.handled += 1  # the hot path waits until the App has caught up with the keys
 
     def _notice(self, notice: nt.Notice) -> None:
         """Called on the session's thread: hand it to the screen that shows it (thread-safe)."""
@@ -114,8 +120,10 @@ class VoiceLiveApp(App[int]):
 
     def _freeze_then_connect(self) -> None:
         """Start-up's objects leave the collector's view before the microphone streams (`gc_pacer`)."""
+        if self._quitting:
+            return
         freeze_startup_objects()
-        self.control.call(self.pacer.start, self.control.loop)
+        self.pacer.start(self.control.loop)
         if self.services.autostart:
             self.connect()
 
@@ -211,8 +219,9 @@ class VoiceLiveApp(App[int]):
         if self._quitting:
             return
         self._quitting = True
-        await self.control.stop(timeout=0.5)
+        self.hot_keys.armed = False
         self.pacer.stop()
+        await self.control.stop(timeout=0.5)
         await self.audio.close()
         await asyncio.to_thread(self.session.conversation.close, 1.0)  # the last turns reach the transcript
         if self.services.emulator is not None:
@@ -222,6 +231,7 @@ class VoiceLiveApp(App[int]):
                 log.warning("stopping the emulator took too long; leaving anyway")
         for handler in logging.getLogger().handlers:
             handler.flush()
+        thaw()
 
     async def on_unmount(self) -> None:
         await self._close_services()

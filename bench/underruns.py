@@ -48,6 +48,12 @@ def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+def heard_seconds(samples: npt.NDArray[np.int16]) -> float:
+    """From the reply's first sample at the speaker to its last: silence or a reply cut short is no pass."""
+    loud = np.flatnonzero(samples)
+    return 0.0 if len(loud) < 2 else float(loud[-1] - loud[0]) / SAMPLE_RATE
+
+
 async def _quit_and_read_log(app: TuiApp) -> str:
     """Quit as a user does and read the app's log before its folder goes (the counters are said at close)."""
     await app.press("q")
@@ -83,8 +89,8 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
                     failure = "the reply did not finish"
                 else:
                     gaps = gaps_in(recording.samples)
-                    heard_s = len(recording.samples) / SAMPLE_RATE
-                    failure = "" if heard_s >= seconds else f"only {heard_s:.0f} s recorded"
+                    heard_s = heard_seconds(recording.samples)
+                    failure = "" if heard_s >= 0.95 * seconds else f"only {heard_s:.1f} s of the reply was heard"
         finally:
             text = await _quit_and_read_log(app)
             if match := APP_COUNTS.search(text):

@@ -85,3 +85,14 @@ def test_gaps_are_runs_of_exact_zeros_inside_the_reply() -> None:
     noise[1000:1240] = 0  # 10 ms heard as a gap
     noise[5000:5010] = 0  # under 1 ms: a zero crossing, not a gap
     assert gaps_in(np.concatenate([np.zeros(500, np.int16), noise, np.zeros(500, np.int16)])) == [10.0]
+
+
+def test_a_silent_or_short_recording_is_not_a_reply_heard_in_full() -> None:
+    import numpy as np
+
+    from bench.underruns import heard_seconds
+
+    assert heard_seconds(np.zeros(48_000, np.int16)) == 0.0
+    short = np.zeros(48_000, np.int16)
+    short[2400:12_000] = 500  # 0.4 s of a 2 s reply
+    assert round(heard_seconds(short), 2) == 0.4

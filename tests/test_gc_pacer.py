@@ -72,3 +72,12 @@ async def test_it_switches_the_automatic_full_collection_off_and_gives_it_back()
     count = len(ticks)
     await asyncio.sleep(0.05)
     assert len(ticks) == count  # and stops checking
+
+
+async def test_a_start_that_comes_after_the_stop_takes_nothing_over() -> None:
+    """Quitting before the start-up's freeze ran: the interpreter keeps its own full collections."""
+    before = gc.get_threshold()
+    pacer = CollectionPacer(lambda: True, every_s=0.01)
+    pacer.stop()
+    pacer.start(asyncio.get_running_loop())
+    assert gc.get_threshold() == before

@@ -9,20 +9,55 @@ from pathlib import Path
 
 from textual import events
 
-from app.hot_keys import HotKeys
+from app.hot_keys import HotKeys, hot_interrupt_keys
 from app.widgets.prompt import MessagePrompt
 from app.widgets.turn import AssistantTurn
 from tests.helpers import wait_for
 from tests.ui_harness import connected, make_app
 
 
-def test_a_hot_key_acts_only_while_armed() -> None:
-    hot, calls = HotKeys(), list[str]()
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_hot_key_acts_only_while_armed_and_after_a_pause() -> None:
+    clock, calls = Clock(), list[str]()
+    hot = HotKeys(clock)
     hot.bind("i, ctrl+x", lambda: calls.append("stop"))
     assert not hot.take("i")  # not armed: the key goes on to the App
-    hot.armed = True
-    assert hot.take("i") and hot.take("ctrl+x") and not hot.take("j")
+    assert hot.passed == 1
+    hot.armed, hot.handled = True, 1
+    clock.now += 1.0
+    assert hot.take("i") and calls == ["stop"]
+    clock.now += 0.1
+    assert not hot.take("ctrl+x")  # 100 ms after a key: typing, left to the App
+    clock.now += 1.0
+    assert not hot.take("ctrl+x")  # the App has not dispatched the key passed on before it
+    hot.handled = hot.passed
+    clock.now += 1.0
+    assert hot.take("ctrl+x") and not hot.take("j")
     assert calls == ["stop", "stop"] and hot.taken == 2
+
+
+def test_a_failing_action_hands_the_key_to_the_app() -> None:
+    def closed() -> None:
+        raise RuntimeError("Event loop is closed")
+
+    hot = HotKeys()
+    hot.bind("i", closed)
+    hot.armed = True
+    assert not hot.take("i") and hot.passed == 1 and hot.taken == 0
+
+
+def test_a_key_the_keymap_gives_another_binding_is_not_hot() -> None:
+    assert hot_interrupt_keys({}) == "i"
+    assert hot_interrupt_keys({"interrupt": "i,ctrl+x"}) == "i,ctrl+x"
+    assert hot_interrupt_keys({"mute": "i"}) == ""
+    assert hot_interrupt_keys({"interrupt": "x, i", "mute": "i"}) == "x"
 
 
 async def _from_input_thread(driver: object, key: str) -> None:

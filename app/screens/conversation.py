@@ -140,6 +140,7 @@ class ConversationScreen(Screen[None]):
         self.control.interrupt()
 
     def action_type_message(self) -> None:
+        self._arm_hot_keys(False)  # now, not when the focus lands: the next key is a letter
         self.prompt.add_class("-visible")
         self.prompt.focus()
 

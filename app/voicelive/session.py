@@ -119,6 +119,7 @@ class VoiceLiveSession:
 
     def detach_audio(self) -> None:
         self._device = None
+        self._heard_speaking = False  # no engine, no more local speech events: not stuck "talking"
         self.tracker.attach(None)
 
     def send_text(self, text: str) -> None:
