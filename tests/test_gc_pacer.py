@@ -18,9 +18,10 @@ class Clock:
         return self.now
 
 
-def _pacer(quiet: list[bool], clock: Clock, runs: list[float]) -> CollectionPacer:
+def _pacer(quiet: list[bool], clock: Clock, runs: list[float], young: list[int] | None = None) -> CollectionPacer:
+    count = young or [0]
     return CollectionPacer(lambda: quiet[0], clock=clock, collect=lambda: runs.append(clock.now),
-                           quiet_for_s=1.0, min_gap_s=20.0, max_gap_s=120.0)
+                           quiet_for_s=1.0, min_gap_s=20.0, max_gap_s=120.0, max_young=150, young=lambda: count[0])
 
 
 def test_a_full_collection_waits_for_a_second_of_quiet_after_the_minimum_gap() -> None:
@@ -51,6 +52,16 @@ def test_a_session_that_never_pauses_is_collected_after_the_maximum_gap() -> Non
         clock.now = t * 0.5
         pacer.tick()
     assert runs == [120.0, 240.0] and pacer.forced == 2
+
+
+def test_a_session_that_makes_garbage_fast_is_collected_once_enough_young_collections_ran() -> None:
+    """400 typed turns back to back: the time limit alone let 100 MB of cycles pile up between collections."""
+    clock, quiet, runs, young = Clock(), [False], list[float](), [0]
+    pacer = _pacer(quiet, clock, runs, young)
+    clock.now, young[0] = 5.0, 149
+    assert not pacer.tick()
+    young[0] = 150
+    assert pacer.tick() and runs == [5.0] and pacer.forced == 1
 
 
 async def test_it_switches_the_automatic_full_collection_off_and_gives_it_back() -> None:
