@@ -105,13 +105,17 @@ class TuiApp:
         await self.press("Escape")
         return at
 
-    async def stop(self, timeout: float = 10.0, quit_key: str = "q") -> None:
-        """Quit with a key as a user would; kill the pane if it is still there after `timeout`."""
+    async def quit(self, timeout: float = 10.0, quit_key: str = "q") -> None:
+        """Quit with a key as a user would; kill the pane if it is still there after `timeout`. Its folder
+        (config, log) stays until `stop`."""
         await self.press(quit_key)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.name in await atmux("list-sessions", "-F", "#{session_name}"):
             await asyncio.sleep(0.1)
         await atmux("kill-session", "-t", self.name)
+
+    async def stop(self, timeout: float = 10.0, quit_key: str = "q") -> None:
+        await self.quit(timeout, quit_key)
         self.folder.cleanup()
 
     async def __aenter__(self) -> TuiApp:

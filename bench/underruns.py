@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import numpy.typing as npt
 from app.audio import SAMPLE_RATE
 from bench.measure import summary
 from bench.procs import Emulator, above, new_session
-from bench.tui import THIS_APP, TuiApp, atmux, kill_server
+from bench.tui import THIS_APP, TuiApp, kill_server
 from tests.audio_harness import TimedRecorder
 
 SPEAKER = "vspeaker.monitor"
@@ -56,12 +55,9 @@ def heard_seconds(samples: npt.NDArray[np.int16]) -> float:
 
 async def _quit_and_read_log(app: TuiApp) -> str:
     """Quit as a user does and read the app's log before its folder goes (the counters are said at close)."""
-    await app.press("q")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and app.name in await atmux("list-sessions", "-F", "#{session_name}"):
-        await asyncio.sleep(0.1)
+    await app.quit()
     text = await asyncio.to_thread(_read, Path(app.folder.name, "app.log"))
-    await app.stop(timeout=0.5)
+    app.folder.cleanup()
     return text
 
 

@@ -11,7 +11,6 @@ import asyncio
 import time
 
 from textual import on, work
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
@@ -58,8 +57,7 @@ from app.widgets.timeline_strip import TimelineStrip
 class ConversationScreen(Screen[None]):
     BINDINGS = [
         Binding("m", "toggle_mute", "Mute", id="mute"),
-        # priority: handled in the App's own queue, not behind the session notices queued for this screen
-        Binding("i", "interrupt", "Interrupt", id="interrupt", priority=True),
+        Binding("i", "interrupt", "Interrupt", id="interrupt"),  # in a terminal, acted on earlier: hot_keys.py
         Binding("t", "type_message", "Type", id="type"),
         Binding("s", "open_settings", "Settings", id="settings"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
@@ -133,10 +131,6 @@ class ConversationScreen(Screen[None]):
         self.control.set_muted(not self.muted)
 
     def action_interrupt(self) -> None:
-        """Bound with priority so a reply stops without waiting for the notices this screen has queued (a
-        stream of deltas and levels): the key is handled where it arrives. In a text field it is a letter."""
-        if isinstance(self.focused, Input):
-            raise SkipAction()
         self.control.interrupt()
 
     def action_type_message(self) -> None:
