@@ -83,6 +83,7 @@ class VoiceLiveApp(App[int]):
                                        mic=engine.input_level if engine else None,
                                        speaker=engine.output_level if engine else None, hot_keys=self.hot_keys)
         self._quitting = False
+        self._services_closing: asyncio.Future[None] | None = None
         self._ever_connected = False
 
     def get_driver_class(self) -> type[Driver]:
@@ -215,11 +216,20 @@ class VoiceLiveApp(App[int]):
         self.exit(0)
 
     async def _close_services(self) -> None:
-        """Close the socket with 1000, stop the streams and the emulator; bounded so quitting stays fast."""
-        if self._quitting:
-            return
+        """Close everything once; every caller waits for that one closing, and none can cut it short.
+
+        Quitting can start in several places (the quit key, a failed first connection, unmount). The
+        App cancels its workers as it shuts down; a closing cut short there would leave the session's
+        thread running and the interpreter waiting for it at exit, so it runs as its own shielded task.
+        """
         self._quitting = True
         self.hot_keys.armed = False
+        if self._services_closing is None:
+            self._services_closing = asyncio.ensure_future(self._close_services_once())
+        await asyncio.shield(self._services_closing)
+
+    async def _close_services_once(self) -> None:
+        """Close the socket with 1000, stop the streams and the emulator; bounded so quitting stays fast."""
         self.pacer.stop()
         await self.control.stop(timeout=0.5)
         await self.audio.close()

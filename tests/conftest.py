@@ -10,11 +10,15 @@ when the devices are unavailable, unless VOICELIVE_REQUIRE_AUDIO=1 (as in CI), w
 from __future__ import annotations
 
 import ctypes.util
+import faulthandler
 import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -89,6 +93,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _audio_state.get("started_here"):
         subprocess.run(["bash", str(AUDIO_SCRIPT), "stop"], capture_output=True, timeout=30, check=False)
+    _exit_even_if_a_thread_lingers()
+
+
+def _exit_even_if_a_thread_lingers(grace_s: float = 60.0) -> None:
+    """A thread some test leaked (a session loop never stopped) must fail the run, not hang it.
+
+    After the summary, the interpreter joins every non-daemon thread; one that never ends kept a CI run
+    waiting for 90 minutes. This daemon watchdog names the threads still alive after the grace period,
+    prints their stacks, and ends the process with a failure.
+    """
+    def watch() -> None:
+        time.sleep(grace_s)
+        lingering = [t.name for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
+        sys.stderr.write(f"\nconftest: threads still running {grace_s:.0f} s after the tests ended: {lingering}\n")
+        faulthandler.dump_traceback(all_threads=True)
+        sys.stderr.flush()
+        os._exit(3)
+
+    threading.Thread(target=watch, name="exit-watchdog", daemon=True).start()
 
 
 @pytest.fixture

@@ -109,3 +109,43 @@ def test_no_module_reaches_into_another_modules_private_fields() -> None:
             if node.attr not in own:
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == []
+
+
+# Private Textual names this code overrides on purpose, each with the reason at the override.
+DELIBERATE_TEXTUAL_OVERRIDES = {"_fatal_error"}
+
+
+def _names_in_source(cls: type) -> set[str]:
+    """Private methods and `self._x` fields a class's own source defines (inherited ones excluded)."""
+    import inspect
+    import textwrap
+
+    try:
+        return _private_names_defined(ast.parse(textwrap.dedent(inspect.getsource(cls))))
+    except (OSError, TypeError):
+        return set()
+
+
+def test_no_class_reuses_a_private_name_of_its_textual_base() -> None:
+    """An App field named `_closing` silently replaced Textual's own flag of that name, and the App never
+    finished shutting down. Subclasses of Textual's classes keep their private names out of Textual's."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import app as package
+
+    offenders = []
+    for info in pkgutil.walk_packages(package.__path__, "app."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__:
+                continue
+            bases = [base for base in cls.__mro__[1:] if base.__module__.split(".")[0] == "textual"]
+            if not bases:
+                continue
+            theirs = set().union(*(_names_in_source(base) | set(vars(base)) for base in bases))
+            ours = _names_in_source(cls)
+            for name in sorted((ours & theirs) - DELIBERATE_TEXTUAL_OVERRIDES):
+                offenders.append(f"{cls.__module__}.{cls.__qualname__}.{name}")
+    assert offenders == []

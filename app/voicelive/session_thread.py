@@ -13,6 +13,7 @@ worker still owns the WebSocket session); commands given before it starts wait i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -122,15 +123,20 @@ class SessionThread:
         self.session.local_speech(event)
 
     async def stop(self, timeout: float = 1.0) -> None:
-        """Close the socket with 1000 (bounded), then stop the loop; the worker thread then ends."""
+        """Close the socket with 1000 (bounded), then stop the loop; the worker thread then ends.
+
+        The loop is stopped in `finally`: a caller cancelled while waiting (an App shutting down cancels
+        its quit worker) must not leave the thread running, or the interpreter waits for it at exit.
+        """
         if self.loop.is_closed():
             return
-        if self.running:
-            try:
+        try:
+            if self.running:
                 await asyncio.wait_for(asyncio.wrap_future(self.submit(self.session.close())), timeout)
                 if self._run is not None:
                     await asyncio.wait_for(asyncio.wrap_future(self._run), timeout)
-            except (asyncio.TimeoutError, Exception):
-                log.warning("closing the session took too long; leaving anyway")
-        if not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.loop.stop)
+        except (asyncio.TimeoutError, Exception):
+            log.warning("closing the session took too long; leaving anyway")
+        finally:
+            with contextlib.suppress(RuntimeError):  # closed in between: the thread has already ended
+                self.loop.call_soon_threadsafe(self.loop.stop)
