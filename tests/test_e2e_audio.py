@@ -56,6 +56,10 @@ async def test_talk_hear_and_interrupt_on_real_audio(audio_devices: None, tmp_pa
         log.info("turn 1: reply of %d ms found at %d ms in the recording, correlation %.4f",
                  len(sent) * 1000 // SAMPLE_RATE, lag * 1000 // SAMPLE_RATE, score)
         assert score > 0.99
+        # Each 10 ms device block left as it was captured (two gathered into one held the first back, and a
+        # late callback then made a 30-40 ms gap on the wire), as the emulator counted the samples per append.
+        per_append = np.diff([samples for _, samples in emulator.sessions[-1].input_arrivals])
+        assert int(np.median(per_append)) == SAMPLE_RATE // 100
 
         # Turn 2: speak again, press i while the reply plays: output stops and is truncated where it stopped.
         recorder = Recorder(tmp_path / "turn2.wav")

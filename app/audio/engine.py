@@ -92,8 +92,6 @@ class AudioEngine:
         self._speech_sink: SpeechSink | None = None
         self._callback_abort: type[BaseException] = RuntimeError
         self._in_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)
-        self._mic_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)  # 10 ms device blocks gathered into 20 ms
-        self._mic_fill = 0
         self._out_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)
         self._threads = {"output": 0, "input": 0}
         self._stopping = False
@@ -141,7 +139,6 @@ class AudioEngine:
         self._drop_pending = self._replay_pending = False
         self._callback_dropped_at = None
         self._threads = {"output": 0, "input": 0}
-        self._mic_fill = 0
         if self.input_file is not None:
             try:
                 self._source = WavSource(self.input_file, self._on_file_block)
@@ -286,13 +283,8 @@ class AudioEngine:
         decision = self.detector.process(block, t_start)
         if decision is not None:
             self._local_speech(decision, now)
-        if len(block) < BLOCK_FRAMES:  # gather 10 ms device blocks into the 20 ms blocks the wire carries
-            self._mic_block[self._mic_fill : self._mic_fill + len(block)] = block
-            self._mic_fill += len(block)
-            if self._mic_fill < BLOCK_FRAMES:
-                return
-            self._mic_fill = 0
-            block = self._mic_block
+        # Each device block leaves as it is captured (10 ms on a native-rate device): gathering two into one
+        # 20 ms frame held the first half back and turned any late callback into a 30-40 ms gap on the wire.
         if self.muted or self._loop is None or self._sink is None:
             return
         if (self.echo_gate and not self.detector.speaking and self.output_level.rms > 0.002

@@ -75,7 +75,7 @@ class StreamPair:
                                   "finished_callback": lambda: self._finished(kind)}
         if latency is not None:
             common["latency"] = latency
-        try:  # the microphone in 10 ms blocks: speech is noticed 10 ms sooner (the engine sends 20 ms blocks)
+        try:  # the microphone in 10 ms blocks: speech is noticed sooner; each block goes on the wire as it comes
             blocksize = BLOCK_FRAMES // 2 if is_input else BLOCK_FRAMES
             stream = factory(samplerate=SAMPLE_RATE, blocksize=blocksize, callback=callback, **common)
         except sd.PortAudioError as exc:

@@ -43,7 +43,7 @@ class DerivedSpeech:
 
 
 class BlockSpeechDetector:
-    """Energy onset/end detection over the 20 ms blocks the session is handed.
+    """Energy onset/end detection over the blocks the session is handed (10 or 20 ms).
 
     Speech starts at the first of two consecutive 10 ms windows above `gate_dbfs` and ends when nothing
     was above it for `hangover_s`; `at` is when the loud part began or was last heard, on the stream's own
@@ -81,7 +81,7 @@ class BlockSpeechDetector:
             if onset is None:
                 return None
             self.speaking = True
-            return DerivedSpeech("start", block_start + max(onset, 0) * self.WINDOW / SAMPLE_RATE)
+            return DerivedSpeech("start", block_start + onset * self.WINDOW / SAMPLE_RATE)
         if block_end - self._last_loud >= self.hangover_s:
             self.speaking = False
             return DerivedSpeech("stop", self._last_loud)
@@ -98,7 +98,7 @@ class BlockSpeechDetector:
         return start
 
     def _onset(self, loud: np.ndarray) -> int | None:
-        """The first window of two loud ones in a row (a click is not speech); -1 if it began in the last block."""
+        """The first window of two loud ones in a row (a click is not speech); -1: the previous block's last."""
         if self._previous_loud and loud[0]:
             return -1
         pairs = np.flatnonzero(loud[:-1] & loud[1:])

@@ -160,7 +160,7 @@ class VoiceLiveSession:
             self.emit(nt.TalkChanged(True, False))
 
     def submit_audio(self, block: bytes) -> None:
-        """A captured 20 ms block (handed over with call_soon_threadsafe from the audio thread)."""
+        """A captured block, 10 or 20 ms (handed over with call_soon_threadsafe from the audio thread)."""
         self.outbox.put_audio(block)
         self.metrics.microphone_block(block)
 
