@@ -3,7 +3,7 @@
     python -m bench.emulator_proc [--speed S] [--chunk-ms MS] [--net-jitter-ms MS] [--vad-delay-ms MS]
                                   [--text-reply noise|markdown] [--reply-s S] [--speech-reply parrot|none]
 
-It prints `READY <port> <api-key>`, then answers one JSON command per line on stdin with one JSON line:
+It prints `READY <port> <api-key> <priority>`, then answers one JSON command per line on stdin with one JSON line:
 `{"set": {...}, "reply": {...}}` changes `EmulatorOptions` and the replies live; `{"stats": true}` says
 what the newest session has seen;
 `{"dump": PATH}` writes everything every session sent and received, with `time.monotonic()` stamps (one
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import zlib
@@ -126,11 +127,26 @@ def stats(emulator: server.EmulatorServer) -> dict[str, Any]:
             "last_finished_at": last.finished_at if last else None, "now": time.monotonic()}
 
 
-async def serve(options: EmulatorOptions) -> None:
+def realtime_priority() -> str:
+    """Run at real-time priority where allowed (root, or CAP_SYS_NICE): "realtime", else "normal".
+
+    The emulator stamps each microphone frame as it arrives. On a 2-core machine, when the client's UI and
+    the terminal busy both cores at the end of a turn, a normal-priority emulator waited up to 60-90 ms to
+    be scheduled, and stamped frames the client had sent on time as late. A service is not on the
+    client's CPU; at real-time priority the stamps are the client's own timing again.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+    except (AttributeError, OSError):
+        return "normal"
+    return "realtime"
+
+
+async def serve(options: EmulatorOptions, priority: str) -> None:
     server.EmulatorSession = BenchSession  # type: ignore[attr-defined]
     emulator = server.EmulatorServer(options=options)
     await emulator.start()
-    print(f"READY {emulator.port} {emulator.api_key}", flush=True)
+    print(f"READY {emulator.port} {emulator.api_key} {priority}", flush=True)
     loop = asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, sys.stdin.readline):
         command = json.loads(line)
@@ -163,7 +179,7 @@ def main() -> None:
     install_replies()
     options = EmulatorOptions(speed=args.speed, chunk_ms=args.chunk_ms, net_jitter_ms=args.net_jitter_ms,
                               vad_delay_ms=args.vad_delay_ms, keep_closed_sessions=1000)
-    asyncio.run(serve(options))
+    asyncio.run(serve(options, realtime_priority()))
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ class Emulator:
         self.args = list(args)
         self.port = 0
         self.api_key = ""
+        self.priority = "normal"
         self._proc: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
         self._folder = tempfile.TemporaryDirectory(prefix="bench-emulator-")
@@ -110,6 +111,7 @@ class Emulator:
         if not line or line[0] != "READY":
             raise RuntimeError(f"the emulator process did not start: {line}")
         self.port, self.api_key = int(line[1]), line[2]
+        self.priority = line[3] if len(line) > 3 else "normal"  # "realtime": its arrival stamps are on time
         return self
 
     async def __aexit__(self, *exc: object) -> None:
