@@ -114,7 +114,7 @@ class ConnectionSettings(_Section):
 
 
 class AudioSettings(_Section):
-    """Devices and buffering. Sample rate and block size are fixed by the protocol (24 kHz, 20 ms)."""
+    """Devices and buffering. The sample rate is fixed by the protocol (24 kHz); block sizes by the engine."""
 
     enabled: bool = True
     input_device: str | None = None

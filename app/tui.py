@@ -9,10 +9,11 @@ commands. What is left here is their lifecycle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from textual import events, work
@@ -215,7 +216,7 @@ class VoiceLiveApp(App[int]):
         await self._close_services()
         self.exit(0)
 
-    async def _close_services(self) -> None:
+    async def _close_services(self, timeout: float | None = None) -> None:
         """Close everything once; every caller waits for that one closing, and none can cut it short.
 
         Quitting can start in several places (the quit key, a failed first connection, unmount). The
@@ -226,22 +227,31 @@ class VoiceLiveApp(App[int]):
         self.hot_keys.armed = False
         if self._services_closing is None:
             self._services_closing = asyncio.ensure_future(self._close_services_once())
-        await asyncio.shield(self._services_closing)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._services_closing), timeout)
+        except asyncio.TimeoutError:
+            log.warning("closing took longer than %.0f s; leaving anyway", timeout)
 
     async def _close_services_once(self) -> None:
-        """Close the socket with 1000, stop the streams and the emulator; bounded so quitting stays fast."""
+        """Close the socket with 1000, stop the streams and the emulator; each step bounded, and a step that
+        fails is logged and does not keep the later ones from running."""
         self.pacer.stop()
-        await self.control.stop(timeout=0.5)
-        await self.audio.close()
-        await asyncio.to_thread(self.session.conversation.close, 1.0)  # the last turns reach the transcript
-        if self.services.emulator is not None:
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("the session", lambda: self.control.stop(timeout=0.5)),
+            ("the audio devices", self.audio.close),
+            ("the transcript", lambda: asyncio.to_thread(self.session.conversation.close, 1.0)),
+        ]
+        if (emulator := self.services.emulator) is not None:
+            steps.append(("the emulator", lambda: asyncio.wait_for(emulator.stop(), timeout=0.5)))
+        for what, step in steps:
             try:
-                await asyncio.wait_for(self.services.emulator.stop(), timeout=0.5)
-            except (asyncio.TimeoutError, Exception):
-                log.warning("stopping the emulator took too long; leaving anyway")
+                await step()
+            except Exception:
+                log.warning("closing %s failed; going on", what, exc_info=True)
         for handler in logging.getLogger().handlers:
-            handler.flush()
+            with contextlib.suppress(Exception):
+                handler.flush()
         thaw()
 
     async def on_unmount(self) -> None:
-        await self._close_services()
+        await self._close_services(timeout=5.0)  # a device that never closes must not hold the exit

@@ -4,7 +4,8 @@
 
 Stdin: `say TEXT` sends a typed turn and asks for a reply. This is about the least a good client can do
 on the same devices, so the full app's figures have something to be compared with in the same run:
-the microphone callback hands 20 ms blocks to the loop, which sends each as `input_audio_buffer.append`;
+the microphone callback hands 10 ms blocks to the loop (as the app does), which sends each as
+`input_audio_buffer.append`;
 reply deltas go into a jitter buffer that starts playing at `--jitter-ms` (or when the reply is done);
 `speech_started` clears it and drops the output device's queue (abort and restart the stream from a
 thread that is not the callback). No truncation, no meters, no log.
@@ -91,7 +92,7 @@ async def run(url: str, api_key: str, jitter_ms: int) -> None:
 
     output = sd.OutputStream(samplerate=SAMPLE_RATE, blocksize=BLOCK_FRAMES, channels=1, dtype="int16",
                              callback=on_output)
-    capture = sd.InputStream(samplerate=SAMPLE_RATE, blocksize=BLOCK_FRAMES, channels=1, dtype="int16",
+    capture = sd.InputStream(samplerate=SAMPLE_RATE, blocksize=BLOCK_FRAMES // 2, channels=1, dtype="int16",
                              callback=on_input, latency="low")
 
     def drop_device_queue() -> None:

@@ -136,7 +136,8 @@ def realtime_priority() -> str:
     client's CPU; at real-time priority the stamps are the client's own timing again.
     """
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+        # Not inherited by child processes (espeak, for the emulator's spoken tool replies).
+        os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(10))
     except (AttributeError, OSError):
         return "normal"
     return "realtime"

@@ -106,6 +106,9 @@ def _exit_even_if_a_thread_lingers(grace_s: float = 60.0) -> None:
     def watch() -> None:
         time.sleep(grace_s)
         lingering = [t.name for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
+        if not lingering:
+            return  # something else is slow (an atexit handler): not a leaked thread
+        sys.stdout.flush()
         sys.stderr.write(f"\nconftest: threads still running {grace_s:.0f} s after the tests ended: {lingering}\n")
         faulthandler.dump_traceback(all_threads=True)
         sys.stderr.flush()

@@ -126,3 +126,27 @@ def test_the_engine_ducks_on_speech_during_a_reply_unless_muted_or_left_to_the_s
         outcomes[(mode, muted)] = (engine.detector.speaking, engine.ducker.ducks)
     assert outcomes == {("duck", False): (True, 1), ("local-cut", False): (True, 1),
                         ("service", False): (True, 0), ("duck", True): (True, 0)}
+
+
+def test_the_echo_gate_lets_through_the_block_where_speech_began() -> None:
+    """With 10 ms blocks, speech that begins late in a block is not yet "speaking" there, so the echo gate
+    held that block back; it goes out, first, once the next block confirms the speech."""
+    from app.audio.engine import AudioEngine
+
+    engine = AudioEngine(echo_gate=True)
+    sent: list[bytes] = []
+
+    class Loop:
+        def call_soon_threadsafe(self, sink: object, block: bytes) -> None:
+            sent.append(block)
+
+    engine._loop, engine._sink = Loop(), sent.append  # type: ignore[assignment]
+    reply = (np.random.default_rng(1).standard_normal(480) * 0.05 * 32767).astype(np.int16)
+    engine.output_level.update(reply)  # a reply is playing, loud enough to gate quiet blocks
+    onset = MIC_BLOCK + 7 * SAMPLE_RATE // 1000  # speech begins 7 ms into the second block
+    mic = np.concatenate([np.zeros(onset, dtype=np.int16), speechlike(0.3, level=0.3, seed=5)])
+    for k in range(0, len(mic) - MIC_BLOCK + 1, MIC_BLOCK):
+        engine._capture(mic[k : k + MIC_BLOCK], 100.0 + k / SAMPLE_RATE, 100.0 + k / SAMPLE_RATE)
+    assert engine.detector.speaking and engine.gated_blocks >= 1
+    heard = np.frombuffer(b"".join(sent), dtype=np.int16)
+    assert np.array_equal(heard[: 2 * MIC_BLOCK], mic[MIC_BLOCK : 3 * MIC_BLOCK])

@@ -15,14 +15,22 @@ def _drain(box: Outbox) -> tuple[list[str], list[bytes]]:
 
 
 def test_audio_drops_oldest_and_counts_but_control_is_never_dropped() -> None:
-    box = Outbox(max_audio_blocks=3)
+    box = Outbox(max_audio_s=0.03)  # 30 ms: three 10 ms blocks
     box.put("c1")
     for i in range(5):
-        box.put_audio(bytes([i]))
+        box.put_audio(bytes([i]) * 480)
     box.put("c2")
     control, audio = _drain(box)
-    assert control == ["c1", "c2"] and audio == [bytes([2]), bytes([3]), bytes([4])]
+    assert control == ["c1", "c2"] and audio == [bytes([2]) * 480, bytes([3]) * 480, bytes([4]) * 480]
     assert box.dropped_audio_blocks == 2
+
+
+def test_the_audio_lane_holds_the_same_time_whatever_the_block_size() -> None:
+    for block_ms in (10, 20):
+        box = Outbox()  # one second
+        for _ in range(3000 // block_ms):
+            box.put_audio(bytes(48 * block_ms))
+        assert sum(len(block) for block in box.take_audio()) == 48000
 
 
 def test_a_new_connection_sends_its_preamble_then_the_durable_frames_and_drops_the_rest() -> None:

@@ -116,14 +116,27 @@ DELIBERATE_TEXTUAL_OVERRIDES = {"_fatal_error"}
 
 
 def _names_in_source(cls: type) -> set[str]:
-    """Private methods and `self._x` fields a class's own source defines (inherited ones excluded)."""
+    """The private names a class's own source gives its instances: its methods and class-body names, and
+    `self._x` stores in its methods (locals and other objects' fields are not the class's names)."""
     import inspect
     import textwrap
 
-    try:
-        return _private_names_defined(ast.parse(textwrap.dedent(inspect.getsource(cls))))
-    except (OSError, TypeError):
-        return set()
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))  # no source to read: the check cannot be done
+    body = tree.body[0]
+    assert isinstance(body, ast.ClassDef)
+    names: set[str] = set()
+    for node in body.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    for inner in ast.walk(body):
+        if (isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Store)
+                and isinstance(inner.value, ast.Name) and inner.value.id == "self"):
+            names.add(inner.attr)
+    return {name for name in names if name.startswith("_") and not name.startswith("__")}
 
 
 def test_no_class_reuses_a_private_name_of_its_textual_base() -> None:

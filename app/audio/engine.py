@@ -78,6 +78,8 @@ class AudioEngine:
         self.muted = False
         self.echo_gate = echo_gate
         self.gated_blocks = 0
+        self._gated = np.zeros(BLOCK_FRAMES, dtype=np.int16)  # the last block the echo gate held back
+        self._gated_len = 0
         self.input_overflows = 0
         self.output_underflows = 0
         self.failure: str | None = None  # set (from any thread) when a running stream dies
@@ -279,7 +281,7 @@ class AudioEngine:
 
     def _capture(self, block: npt.NDArray[np.int16], t_start: float, now: float) -> None:
         self.input_level.update(block)
-        self.silence.update(self.input_level.peak)
+        self.silence.update(self.input_level.peak, len(block) / SAMPLE_RATE)
         decision = self.detector.process(block, t_start)
         if decision is not None:
             self._local_speech(decision, now)
@@ -290,8 +292,13 @@ class AudioEngine:
         if (self.echo_gate and not self.detector.speaking and self.output_level.rms > 0.002
                 and rms_peak(block)[0] < 2.0 * self.output_level.rms):
             self.gated_blocks += 1
+            self._gated[: len(block)] = block  # held back: it may turn out to be the start of speech
+            self._gated_len = len(block)
             return
-        try:  # noqa: SIM105 - no context-manager object on the audio thread
+        held, self._gated_len = self._gated_len, 0
+        try:
+            if held and self.detector.speaking:  # speech began in the block the gate held back: it goes first
+                self._loop.call_soon_threadsafe(self._sink, self._gated[:held].tobytes())
             self._loop.call_soon_threadsafe(self._sink, block.tobytes())
         except RuntimeError:  # the loop is closing: we are quitting
             pass

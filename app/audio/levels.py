@@ -65,12 +65,12 @@ class LevelProbe:
 class SilenceWatch:
     """Notices a microphone that delivers pure digital zeros (permissions, a mute switch)."""
 
-    def __init__(self, seconds: float = 3.0, block_seconds: float = 0.02) -> None:
-        self._limit = int(seconds / block_seconds)
-        self._zeros = 0
+    def __init__(self, seconds: float = 3.0) -> None:
+        self._limit = seconds - 1e-9
+        self._zeros = 0.0  # seconds of zeros in a row: counted in time, as blocks are 10 or 20 ms
         self.tripped = False
 
-    def update(self, peak: float) -> None:
-        self._zeros = self._zeros + 1 if peak == 0.0 else 0
+    def update(self, peak: float, block_seconds: float) -> None:
+        self._zeros = self._zeros + block_seconds if peak == 0.0 else 0.0
         if self._zeros >= self._limit:
             self.tripped = True

@@ -16,7 +16,10 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 
+from app.audio import SAMPLE_RATE
 from app.protocol.client_events import audio_append_json
+
+MAX_AUDIO_S = 1.0  # microphone audio the lane holds while the network stalls; older audio is dropped
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,12 @@ class Frame:
 
 
 class Outbox:
-    def __init__(self, max_audio_blocks: int = 50) -> None:
+    def __init__(self, max_audio_s: float = MAX_AUDIO_S) -> None:
         self._control: deque[Frame] = deque()
         self._held: list[Frame] = []
-        self._audio: deque[bytes] = deque(maxlen=max_audio_blocks)
+        self._audio: deque[bytes] = deque()
+        self._audio_bytes = 0
+        self._max_audio_bytes = int(max_audio_s * SAMPLE_RATE) * 2  # bounded in time: blocks are 10 or 20 ms
         self._ready = asyncio.Event()
         self.dropped_audio_blocks = 0
         self.dropped_stale_frames = 0
@@ -43,20 +48,23 @@ class Outbox:
     def put_audio(self, block: bytes) -> None:
         if not self.accepting_audio:
             return
-        if len(self._audio) == self._audio.maxlen:
-            self.dropped_audio_blocks += 1
         self._audio.append(block)
+        self._audio_bytes += len(block)
+        while self._audio_bytes > self._max_audio_bytes:
+            self._audio_bytes -= len(self._audio.popleft())
+            self.dropped_audio_blocks += 1
         self._ready.set()
 
     def clear_audio(self) -> None:
         self._audio.clear()
+        self._audio_bytes = 0
 
     def put_after_audio(self, text: str) -> None:
         """A control frame that must follow the microphone audio queued so far (a push-to-talk commit must
         include the last blocks): those blocks move into the control lane ahead of it."""
         for block in self._audio:
             self._control.append(Frame(audio_append_json(block)))
-        self._audio.clear()
+        self.clear_audio()
         self.put(text)
 
     def begin_connection(self) -> None:
@@ -66,7 +74,7 @@ class Outbox:
         self._held = [frame for frame in self._control if frame.durable]
         self.dropped_stale_frames += len(self._control) - len(self._held)
         self._control.clear()
-        self._audio.clear()  # speech captured while disconnected is stale now
+        self.clear_audio()  # speech captured while disconnected is stale now
 
     def end_preamble(self) -> None:
         self._control.extend(self._held)
@@ -88,7 +96,7 @@ class Outbox:
 
     def take_audio(self) -> list[bytes]:
         blocks = list(self._audio)
-        self._audio.clear()
+        self.clear_audio()
         self._idle_check()
         return blocks
 
