@@ -114,7 +114,7 @@ async def measure(runs: int, tmp: Path, kinds: tuple[str, ...] = ("app", "before
                                   lead_s=0.5, tail_s=0.2)
     figures = {kind: GapRuns() for kind in kinds}
     async with Emulator("--speed", "1", "--chunk-ms", "40", "--net-jitter-ms", "30", "--text-reply", "markdown",
-                        "--reply-s", "3", "--speech-reply", "parrot") as emulator:
+                        "--reply-s", "3", "--speech-reply", "parrot", "--realtime") as emulator:
         for gaps in figures.values():
             gaps.emulator_priority = emulator.priority
         for _ in range(runs):
