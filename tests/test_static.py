@@ -76,19 +76,29 @@ def test_only_public_textual_modules_are_imported() -> None:
     assert offenders == []
 
 
+def _names_bound(node: ast.AST) -> set[str]:
+    """The names one statement binds: a function's, or an assignment's plain-name targets."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return {node.name}
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return {node.target.id}
+    if isinstance(node, ast.Assign):
+        return {target.id for target in node.targets if isinstance(target, ast.Name)}
+    return set()
+
+
+def _private(names: set[str]) -> set[str]:
+    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+
+
 def _private_names_defined(tree: ast.Module) -> set[str]:
     """The `_names` a module gives its own objects: methods, class attributes, `self._x = …` assignments."""
     names: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            names.add(node.name)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, ast.Assign):
-            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+        names |= _names_bound(node)
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
             names.add(node.attr)
-    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+    return _private(names)
 
 
 def test_no_module_reaches_into_another_modules_private_fields() -> None:
@@ -124,19 +134,12 @@ def _names_in_source(cls: type) -> set[str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))  # no source to read: the check cannot be done
     body = tree.body[0]
     assert isinstance(body, ast.ClassDef)
-    names: set[str] = set()
-    for node in body.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            names.add(node.name)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, ast.Assign):
-            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    names: set[str] = set().union(*(_names_bound(node) for node in body.body))
     for inner in ast.walk(body):
         if (isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Store)
                 and isinstance(inner.value, ast.Name) and inner.value.id == "self"):
             names.add(inner.attr)
-    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+    return _private(names)
 
 
 def test_no_class_reuses_a_private_name_of_its_textual_base() -> None:
