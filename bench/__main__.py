@@ -74,8 +74,9 @@ def main() -> None:
     if "PULSE_SERVER" not in os.environ:
         sys.exit("Start the virtual sound devices first: eval \"$(bash scripts/virtual-audio.sh start)\"")
     started, load_before = time.monotonic(), [round(x, 2) for x in os.getloadavg()]
+    commit = _commit()  # what is measured is what was checked out when the run began
     results = asyncio.run(run(args.which, args.runs))
-    data = {"date": time.strftime("%Y-%m-%d %H:%M"), "commit": _commit(), "runs": args.runs,
+    data = {"date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "runs": args.runs,
             "minutes": round((time.monotonic() - started) / 60, 1),
             "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
             "machine": {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),

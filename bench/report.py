@@ -103,8 +103,9 @@ def markdown(data: dict[str, Any], name: str) -> str:
             notes.append(f"* failed runs, {subject} (baseline {base.get('subject')}): {count} × {why}")
         if result.get("not_measured"):
             notes.append(f"* {subject}: {result['not_measured']}")
-        if result.get("commit") and result["commit"] != data.get("commit"):
-            notes.append(f"* {subject}: measured at commit {result['commit']} ({result.get('rerun', 'a re-run')})")
+        if result.get("rerun") or (result.get("commit") and result["commit"] != data.get("commit")):
+            at = result.get("commit", data.get("commit"))
+            notes.append(f"* {subject}: measured at commit {at} ({result.get('rerun', 'a re-run')})")
     if notes:
         lines += ["", *notes]
     return "\n".join(lines)
