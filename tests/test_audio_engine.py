@@ -195,13 +195,13 @@ def test_silence_watch_trips_only_on_digital_zeros() -> None:
 
     watch = SilenceWatch(seconds=0.1)
     for _ in range(4):
-        watch.update(0.0, 0.02)
-    watch.update(0.001, 0.02)
+        watch.update(0.0, 480)
+    watch.update(0.001, 480)
     assert not watch.tripped
     for _ in range(9):  # 10 ms blocks count for 10 ms each
-        watch.update(0.0, 0.01)
+        watch.update(0.0, 240)
     assert not watch.tripped
-    watch.update(0.0, 0.01)
+    watch.update(0.0, 240)
     assert watch.tripped
 
 

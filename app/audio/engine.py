@@ -281,7 +281,7 @@ class AudioEngine:
 
     def _capture(self, block: npt.NDArray[np.int16], t_start: float, now: float) -> None:
         self.input_level.update(block)
-        self.silence.update(self.input_level.peak, len(block) / SAMPLE_RATE)
+        self.silence.update(self.input_level.peak, len(block))
         decision = self.detector.process(block, t_start)
         if decision is not None:
             self._local_speech(decision, now)

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from app.audio import SAMPLE_RATE
+
 FLOOR_DBFS = -60.0
 _FULL_SCALE = 32768.0
 
@@ -66,11 +68,11 @@ class SilenceWatch:
     """Notices a microphone that delivers pure digital zeros (permissions, a mute switch)."""
 
     def __init__(self, seconds: float = 3.0) -> None:
-        self._limit = seconds - 1e-9
-        self._zeros = 0.0  # seconds of zeros in a row: counted in time, as blocks are 10 or 20 ms
+        self._limit = round(seconds * SAMPLE_RATE)
+        self._zeros = 0  # frames of zeros in a row: counted in time, as blocks are 10 or 20 ms
         self.tripped = False
 
-    def update(self, peak: float, block_seconds: float) -> None:
-        self._zeros = self._zeros + block_seconds if peak == 0.0 else 0.0
+    def update(self, peak: float, frames: int) -> None:
+        self._zeros = self._zeros + frames if peak == 0.0 else 0
         if self._zeros >= self._limit:
             self.tripped = True

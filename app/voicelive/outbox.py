@@ -16,7 +16,7 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 
-from app.audio import SAMPLE_RATE
+from app.audio import BYTES_PER_FRAME, SAMPLE_RATE
 from app.protocol.client_events import audio_append_json
 
 MAX_AUDIO_S = 1.0  # microphone audio the lane holds while the network stalls; older audio is dropped
@@ -34,7 +34,7 @@ class Outbox:
         self._held: list[Frame] = []
         self._audio: deque[bytes] = deque()
         self._audio_bytes = 0
-        self._max_audio_bytes = int(max_audio_s * SAMPLE_RATE) * 2  # bounded in time: blocks are 10 or 20 ms
+        self._max_audio_bytes = int(max_audio_s * SAMPLE_RATE) * BYTES_PER_FRAME  # in time: blocks are 10 or 20 ms
         self._ready = asyncio.Event()
         self.dropped_audio_blocks = 0
         self.dropped_stale_frames = 0
