@@ -38,13 +38,14 @@ async def _app_figures(emulator: Emulator, runs: int, tmp: Path) -> tuple[dict[s
         keys: list[float] = []
 
         async def press_i() -> float:
-            at = await app.press("i")
+            at = await app.press_now("i")
             keys.append(app.send_ms[-1])
             return at
 
         keyed = latency.analyse_cuts(*await latency.cut_replies(emulator, app.type_message, runs, tmp,
                                                                  press_i=press_i))
-        keyed.stop.note = f"tmux send-keys returned {statistics.median(keys):.1f} ms (median) after it was called"
+        keyed.stop.note = (f"tmux's control client replied {statistics.median(keys):.1f} ms (median) after the "
+                           "send-keys command was written")
         await emulator.set(vad_delay_ms=0)
         truncation = Runs(cuts.truncation.values + keyed.truncation.values,
                           cuts.truncation.failures + keyed.truncation.failures)
@@ -124,7 +125,7 @@ async def run_latency(runs: int, tmp: Path) -> list[dict[str, Any]]:
         conditions="barge_in = service: no local duck, the reply at full volume until the flush")
     key = ours["stop_key"].figure(
         "stop_after_key", "ms", "≤ 10 ms raw (p95)", ours["stop_key"].at_most(10), subject=APP, **beside,
-        event="`i` sent with tmux send-keys → the reply silent at the speaker (includes tmux's delivery)",
+        event="`i` written to tmux's control client → the reply silent at the speaker (includes tmux's delivery)",
         tmux=ours["stop_key"].note)
     duck = ours["duck"].figure(
         "duck", "ms", "≤ 40 ms (p95)", ours["duck"].at_most(40), subject=APP, **beside,

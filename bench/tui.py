@@ -1,6 +1,9 @@
 """The installed app with its full TUI in a pseudo-terminal: a tmux pane on a tmux server of the bench's own.
 
-Keys go in with `tmux send-keys` (what a terminal would deliver); the screen is read with `capture-pane`.
+Keys go in with tmux's `send-keys` (what a terminal would deliver); the screen is read with `capture-pane`.
+A key whose timing is measured (`press_now`) goes through a control-mode client kept attached to the pane
+(`tmux -C`): a `tmux send-keys` process costs ~9 ms of fork, exec and connect before the key is in the pty,
+which a real terminal does not; on the open control channel the command is one write.
 The app runs from an empty folder with its own XDG directories, so no user configuration, transcript
 or `.env` is read or written, and the sound server's exports (PULSE_*) are passed through.
 """
@@ -32,6 +35,48 @@ async def atmux(*args: str) -> str:
     return out.decode(errors="replace")
 
 
+class KeyLine:
+    """A tmux control-mode client attached to one session: commands written to it run without a new process.
+
+    Its output (pane updates are turned off: `no-output`) is read and dropped, so tmux never waits on it; a
+    command's `%end`/`%error` reply says the server has run it (the key is in the pty)."""
+
+    def __init__(self, session: str) -> None:
+        self.session = session
+        self._proc: asyncio.subprocess.Process | None = None
+        self._replies: asyncio.Queue[float] = asyncio.Queue()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        self._proc = await asyncio.create_subprocess_exec(
+            "tmux", "-L", SOCKET, "-C", "attach-session", "-t", self.session, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        self._reader = asyncio.create_task(self._read())
+        await self.run("refresh-client -f no-output")
+
+    async def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        while line := await self._proc.stdout.readline():
+            if line.startswith((b"%end ", b"%error ")):
+                self._replies.put_nowait(time.monotonic())
+
+    async def run(self, command: str, timeout: float = 5.0) -> float:
+        """Write one command; returns when tmux replied (monotonic), or raises TimeoutError."""
+        assert self._proc is not None and self._proc.stdin is not None
+        while not self._replies.empty():
+            self._replies.get_nowait()
+        self._proc.stdin.write(command.encode() + b"\n")
+        await self._proc.stdin.drain()
+        return await asyncio.wait_for(self._replies.get(), timeout)
+
+    async def close(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.kill()
+            await self._proc.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+
+
 def kill_server() -> None:
     """End the bench's own tmux server (and anything left in it)."""
     subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True, check=False)
@@ -50,7 +95,8 @@ class TuiApp:
         self.folder = tempfile.TemporaryDirectory(prefix="bench-app-")
         self.launched_at = 0.0
         self.pid = 0
-        self.send_ms: list[float] = []  # how long each `tmux send-keys` took to return (the key is in the pty)
+        self.send_ms: list[float] = []  # per `press_now`: from the write to tmux's reply (the key is in the pty)
+        self._keys: KeyLine | None = None
         if config is not None:
             Path(self.folder.name, "config.toml").write_text(config)
 
@@ -93,7 +139,17 @@ class TuiApp:
         """Send keys; returns the monotonic time just before tmux was asked to deliver them."""
         at = time.monotonic()
         await atmux("send-keys", "-t", self.name, *keys)
-        self.send_ms.append((time.monotonic() - at) * 1000)
+        return at
+
+    async def press_now(self, key: str) -> float:
+        """Send one key (a plain key name) as a terminal would, through the attached control client; returns
+        the monotonic time just before the command was written."""
+        if self._keys is None:
+            self._keys = KeyLine(self.name)
+            await self._keys.open()
+        at = time.monotonic()
+        replied = await self._keys.run(f"send-keys -t {self.name} {key}")
+        self.send_ms.append((replied - at) * 1000)
         return at
 
     async def type_message(self, text: str) -> float:
@@ -108,6 +164,9 @@ class TuiApp:
     async def quit(self, timeout: float = 10.0, quit_key: str = "q") -> None:
         """Quit with a key as a user would; kill the pane if it is still there after `timeout`. Its folder
         (config, log) stays until `stop`."""
+        if self._keys is not None:
+            await self._keys.close()
+            self._keys = None
         await self.press(quit_key)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.name in await atmux("list-sessions", "-F", "#{session_name}"):
