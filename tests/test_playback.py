@@ -31,6 +31,21 @@ def test_waits_for_the_jitter_target_then_plays_bit_exact() -> None:
     assert np.array_equal(played, np.concatenate([audio, more]))
 
 
+def test_a_start_on_a_restarted_stream_waits_for_what_the_device_takes_at_once() -> None:
+    """The device's queue comes out of this buffer in one go when a reply starts on a restarted stream:
+    starting at the bare target would leave only target − queue to absorb jitter."""
+    buf = PlaybackBuffer(jitter_ms=80)
+    buf.start_frames = ms_to_frames(40)
+    buf.write("a", ramp(ms_to_frames(100)))
+    assert not buf.would_start(0.0)
+    assert not pull(buf).any()  # 100 ms < 80 + 40 ms: still silent
+    buf.write("a", ramp(ms_to_frames(20), start=ms_to_frames(100) + 1))
+    assert buf.would_start(0.0)
+    played = pull(buf, 2)
+    assert np.array_equal(played, ramp(len(played)))  # the queue's worth taken at once ...
+    assert buf.buffered_ms == 80  # ... and the whole target is still here
+
+
 def test_a_complete_short_reply_plays_without_waiting_for_the_jitter_target() -> None:
     buf = PlaybackBuffer(jitter_ms=200)
     buf.write("a", ramp(300))

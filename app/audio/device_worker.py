@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from app.audio.priority import claim_realtime
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -29,8 +31,10 @@ _Job = tuple[Callable[[], object], "concurrent.futures.Future[object] | None"]
 class DeviceWorker:
     """A daemon thread running submitted calls one at a time, in order."""
 
-    def __init__(self, name: str = "audio-device") -> None:
+    def __init__(self, name: str = "audio-device", *, realtime: bool = False) -> None:
         self._name = name
+        self._realtime = realtime  # ask for real-time priority (the engine's worker: drops are on its path)
+        self.realtime = False  # ... and got it
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -68,6 +72,8 @@ class DeviceWorker:
         self._queue.put((fn, None))
 
     def _run(self) -> None:
+        if self._realtime:
+            self.realtime = claim_realtime()
         while (job := self._queue.get()) is not None:
             fn, future = job
             if future is not None and not future.set_running_or_notify_cancel():

@@ -34,6 +34,7 @@ from app.audio.file_io import PlayedRecorder, WavSource
 from app.audio.levels import LevelProbe, SilenceWatch, rms_peak
 from app.audio.local_speech import EchoReference, LocalSpeech, SpeechDetector
 from app.audio.playback import PlaybackBuffer
+from app.audio.priority import claim_realtime
 from app.audio.streams import StreamPair, pin_cancellation_off
 from app.audio.wav import WavError
 
@@ -84,7 +85,7 @@ class AudioEngine:
         self.output_underflows = 0
         self.failure: str | None = None  # set (from any thread) when a running stream dies
         self.notes: list[str] = []  # non-fatal facts worth telling the user (resampling, file input)
-        self._worker = DeviceWorker()
+        self._worker = DeviceWorker(realtime=True)
         self._out_scratch = np.zeros(BLOCK_FRAMES, dtype=np.float32)
         self._pair: StreamPair | None = None
         self._source: WavSource | None = None
@@ -96,6 +97,7 @@ class AudioEngine:
         self._in_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)
         self._out_block = np.zeros(BLOCK_FRAMES, dtype=np.int16)
         self._threads = {"output": 0, "input": 0}
+        self.realtime = {"output": False, "input": False}  # the callback threads got real-time priority
         self._stopping = False
         self._restarting = False
         self._drop_pending = False  # a device-queue drop was asked for and not yet done
@@ -172,6 +174,10 @@ class AudioEngine:
                                        "running in text mode.") from None
         self.playback.on_flush = self._flush_requested
         self.playback.device_flush = True
+        # A reply starts by dropping the device's queue of silence; the restarted stream then takes its whole
+        # queue from the playback buffer at once, which must not come out of the jitter margin.
+        queue_s = float(pair.output.latency) if self.drop_silence_on_start else 0.0
+        self.playback.start_frames = round(queue_s * SAMPLE_RATE)
         pair.start()
         if self._source is not None:
             self._source.start()
@@ -180,11 +186,13 @@ class AudioEngine:
         self._stopping = True
         self.playback.device_flush = False
         self.playback.on_flush = None
+        self.playback.start_frames = 0
         if self._pair is not None:  # the counters the callbacks kept, said once, off the audio thread
             log.info("audio stopped: %d output underruns (%d in the jitter buffer), %d input overflows, "
-                     "%d mic blocks gated, %d device drops, %d ducks (%d restored)", self.output_underflows,
-                     self.playback.underruns, self.input_overflows, self.gated_blocks, self.playback.device_drops,
-                     self.ducker.ducks, self.ducker.restores)
+                     "%d mic blocks gated, %d device drops, %d ducks (%d restored); callbacks at %s priority",
+                     self.output_underflows, self.playback.underruns, self.input_overflows, self.gated_blocks,
+                     self.playback.device_drops, self.ducker.ducks, self.ducker.restores,
+                     "real-time" if any(self.realtime.values()) else "normal")
         if self._source is not None:
             self._source.stop()
             self._source = None
@@ -254,6 +262,7 @@ class AudioEngine:
         if self._threads[kind] != ident:
             self._threads[kind] = ident
             pair.fast_abort[kind] = pin_cancellation_off()
+            self.realtime[kind] = claim_realtime()
             if kind == "output":
                 self._lead_in = LEAD_IN_FRAMES
         if pair.abort_from_callback[kind]:

@@ -11,6 +11,11 @@ without it the next callback fades the old audio out over `fade_ms` and the devi
 
 Jitter: playback starts only when `jitter_frames` are buffered (or the reply is already complete), and
 re-arms after each underrun or flush, so network jitter becomes a fixed small delay instead of crackle.
+When a reply starts on a freshly restarted output stream (the engine drops the silence queued in the
+device so the reply is heard at once), the device takes its whole queue at once (`start_frames`, ~40 ms):
+those frames are then in the device, not in this buffer, so they are waited for on top of the target.
+Without that, a reply started with only half its jitter margin left here: a 3-minute reply paced at real
+time with ±30 ms of network jitter had 2-3 audible gaps every 2 minutes, whatever the emulator's priority.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class PlaybackBuffer:
         self.device_flush = False  # the engine drops the device queue on flush (set while a stream runs)
         self.on_flush: Callable[[], None] | None = None  # called (outside the lock) after a flush request
         self.jitter_frames = ms_to_frames(jitter_ms)
+        self.start_frames = 0  # what a (re)started output stream takes at once (its queue); set by the engine
         self.underruns = 0  # times a reply's audio ran out and more of it came later (a gap was heard)
         self.overflow_frames = 0
         self.flushes = 0
@@ -164,8 +170,7 @@ class PlaybackBuffer:
         with self._lock:
             if self._primed or self._fade_left:
                 return False
-            available = self._written - self._handed
-            if not (available >= self.jitter_frames or (available > 0 and self._open_item is None)):
+            if not self._ready(self._written - self._handed):
                 return False
             return self._timeline.position_at(now, self._handed) >= self._handed
 
@@ -189,7 +194,7 @@ class PlaybackBuffer:
                 return count
             available = self._written - self._handed
             if not self._primed:
-                if available >= self.jitter_frames or (available > 0 and self._open_item is None):
+                if self._ready(available):
                     self._primed = True
                 else:
                     out[:] = 0
@@ -204,6 +209,10 @@ class PlaybackBuffer:
                 self._primed = False
                 self._ran_dry = self._open_item  # an underrun if more of it arrives (counted in `write`)
             return count
+
+    def _ready(self, available: int) -> bool:
+        """Enough is buffered to start: the target and what the device will take at once, or the whole reply."""
+        return available >= self.jitter_frames + self.start_frames or (available > 0 and self._open_item is None)
 
     def _copy_out(self, out: npt.NDArray[np.int16], position: int) -> None:
         count = len(out)
