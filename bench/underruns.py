@@ -29,7 +29,7 @@ from tests.audio_harness import TimedRecorder
 
 SPEAKER = "vspeaker.monitor"
 MIN_GAP_SAMPLES = SAMPLE_RATE // 1000  # 1 ms of exact zeros: noise at -20 dBFS never holds 0 that long
-APP_COUNTS = re.compile(r"audio stopped: (\d+) output underruns \((\d+) in the jitter buffer\)")
+APP_COUNTS = re.compile(r"audio stopped: (\d+) output underruns \((\d+) in the jitter buffer; target now (\d+) ms\)")
 
 
 def gaps_in(samples: npt.NDArray[np.int16]) -> list[float]:
@@ -90,7 +90,8 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
         finally:
             text = await _quit_and_read_log(app)
             if match := APP_COUNTS.search(text):
-                app_said = f"{match.group(1)} device underruns, {match.group(2)} in the jitter buffer"
+                app_said = (f"{match.group(1)} device underruns, {match.group(2)} in the jitter buffer "
+                            f"(its target grew to {match.group(3)} ms)")
     values = [float(len(gaps))] if not failure else []
     return [summary("gaps_in_long_reply", values, "gaps heard", f"0 over a {seconds:.0f} s reply",
                     (len(gaps) == 0) if values else False, failures=[failure] if failure else None,

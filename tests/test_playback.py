@@ -65,6 +65,22 @@ def test_underrun_is_counted_and_rearms_the_jitter_buffer() -> None:
     assert not pull(buf).any()
 
 
+def test_each_underrun_raises_the_target_for_what_follows_up_to_a_bound() -> None:
+    buf = PlaybackBuffer(jitter_ms=40)
+    for gaps in range(1, 7):
+        buf.write("a", ramp(ms_to_frames(buf.target_ms)))
+        pull(buf, 20)  # plays all of it and runs dry
+        buf.write("a", ramp(ms_to_frames(20)))  # more of it: a gap was heard
+        assert buf.underruns == gaps
+        assert buf.target_ms == 40 + min(20 * gaps, 80)
+        buf.write("a", ramp(ms_to_frames(buf.target_ms - 30)))
+        assert not pull(buf).any()  # re-armed at the grown target: 10 ms short of it, still silent
+        buf.write("a", ramp(ms_to_frames(10)))
+        assert pull(buf).all()
+    buf.set_jitter_ms(60)
+    assert buf.target_ms == 60  # a new setting starts from itself
+
+
 def test_a_reply_whose_done_event_comes_after_its_last_frame_did_not_underrun() -> None:
     buf = PlaybackBuffer(jitter_ms=40)
     buf.write("a", ramp(ms_to_frames(60)))

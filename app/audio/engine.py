@@ -188,11 +188,11 @@ class AudioEngine:
         self.playback.on_flush = None
         self.playback.start_frames = 0
         if self._pair is not None:  # the counters the callbacks kept, said once, off the audio thread
-            log.info("audio stopped: %d output underruns (%d in the jitter buffer), %d input overflows, "
-                     "%d mic blocks gated, %d device drops, %d ducks (%d restored); callbacks at %s priority",
-                     self.output_underflows, self.playback.underruns, self.input_overflows, self.gated_blocks,
-                     self.playback.device_drops, self.ducker.ducks, self.ducker.restores,
-                     "real-time" if any(self.realtime.values()) else "normal")
+            log.info("audio stopped: %d output underruns (%d in the jitter buffer; target now %d ms), %d input "
+                     "overflows, %d mic blocks gated, %d device drops, %d ducks (%d restored); callbacks at %s "
+                     "priority", self.output_underflows, self.playback.underruns, self.playback.target_ms,
+                     self.input_overflows, self.gated_blocks, self.playback.device_drops, self.ducker.ducks,
+                     self.ducker.restores, "real-time" if any(self.realtime.values()) else "normal")
         if self._source is not None:
             self._source.stop()
             self._source = None

@@ -16,6 +16,9 @@ device so the reply is heard at once), the device takes its whole queue at once 
 those frames are then in the device, not in this buffer, so they are waited for on top of the target.
 Without that, a reply started with only half its jitter margin left here: a 3-minute reply paced at real
 time with ±30 ms of network jitter had 2-3 audible gaps every 2 minutes, whatever the emulator's priority.
+Each underrun also raises the target by `GROW_MS` (up to `MAX_GROWTH_MS` above the setting) for the rest of
+the run: a network that was late once is late again, and a gap heard once is better than a gap every minute.
+A new setting starts from it again.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ import numpy.typing as npt
 
 from app.audio import SAMPLE_RATE, frames_to_ms, ms_to_frames
 from app.audio.timeline import NO_TIMING, PlayedTimeline
+
+
+GROW_MS = 20  # the jitter target grows by this much after each underrun ...
+MAX_GROWTH_MS = 80  # ... up to this much above the setting
 
 
 @dataclass
@@ -65,6 +72,7 @@ class PlaybackBuffer:
         self.device_flush = False  # the engine drops the device queue on flush (set while a stream runs)
         self.on_flush: Callable[[], None] | None = None  # called (outside the lock) after a flush request
         self.jitter_frames = ms_to_frames(jitter_ms)
+        self.growth_frames = 0  # added to the target by underruns (see GROW_MS)
         self.start_frames = 0  # what a (re)started output stream takes at once (its queue); set by the engine
         self.underruns = 0  # times a reply's audio ran out and more of it came later (a gap was heard)
         self.overflow_frames = 0
@@ -86,6 +94,7 @@ class PlaybackBuffer:
                 seg = self._segments[-1]
             if self._ran_dry == item_id:
                 self.underruns += 1
+                self.growth_frames = min(self.growth_frames + ms_to_frames(GROW_MS), ms_to_frames(MAX_GROWTH_MS))
             self._ran_dry = None
             start = self._written % len(self._ring)
             first = min(len(pcm), len(self._ring) - start)
@@ -126,6 +135,12 @@ class PlaybackBuffer:
 
     def set_jitter_ms(self, jitter_ms: int) -> None:
         self.jitter_frames = ms_to_frames(jitter_ms)
+        self.growth_frames = 0
+
+    @property
+    def target_ms(self) -> int:
+        """The jitter target now: the setting and what underruns added to it."""
+        return frames_to_ms(self.jitter_frames + self.growth_frames)
 
     async def flushed(self, timeout: float = 0.25) -> None:
         """Wait (on the caller's loop) until the device has dropped what a flush stopped, so `played_ms` is final.
@@ -212,7 +227,8 @@ class PlaybackBuffer:
 
     def _ready(self, available: int) -> bool:
         """Enough is buffered to start: the target and what the device will take at once, or the whole reply."""
-        return available >= self.jitter_frames + self.start_frames or (available > 0 and self._open_item is None)
+        target = self.jitter_frames + self.growth_frames + self.start_frames
+        return available >= target or (available > 0 and self._open_item is None)
 
     def _copy_out(self, out: npt.NDArray[np.int16], position: int) -> None:
         count = len(out)
