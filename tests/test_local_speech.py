@@ -150,3 +150,28 @@ def test_the_echo_gate_lets_through_the_block_where_speech_began() -> None:
     assert engine.detector.speaking and engine.gated_blocks >= 1
     heard = np.frombuffer(b"".join(sent), dtype=np.int16)
     assert np.array_equal(heard[: 2 * MIC_BLOCK], mic[MIC_BLOCK : 3 * MIC_BLOCK])
+
+
+def _tone(seconds: float, dbfs: float) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (np.sin(2 * np.pi * 220 * t) * np.sqrt(2) * 32768 * 10 ** (dbfs / 20)).astype(np.int16)
+
+
+def test_quiet_speech_is_heard_from_its_first_syllable() -> None:
+    """−42 dBFS is a soft onset (a spoken word's first samples cross −40 dBFS peak): heard within 10 ms,
+    not only once the word is 10 dB louder."""
+    silence = np.zeros(ms_to_frames(500), dtype=np.int16)
+    _, events = run(np.zeros(0, dtype=np.int16), np.concatenate([silence, _tone(0.3, -42.0), silence]))
+    assert [kind for kind, _ in events] == ["start", "stop"]
+    assert 0.5 <= events[0][1] <= 0.51
+
+
+def test_a_rooms_steady_noise_is_learned_and_speech_is_judged_above_it() -> None:
+    rng = np.random.default_rng(1)
+    fan = (rng.standard_normal(8 * SAMPLE_RATE) * 32768 * 10 ** (-32 / 20)).astype(np.int16)  # above any fixed level
+    mic = fan.copy()
+    speech_at = 6 * SAMPLE_RATE
+    mic[speech_at : speech_at + ms_to_frames(400)] += _tone(0.4, -15.0)
+    _, events = run(np.zeros(0, dtype=np.int16), mic)
+    starts = [at for kind, at in events if kind == "start"]
+    assert len(starts) == 1 and 6.0 <= starts[0] <= 6.01  # not the fan: the speech over it, where it begins
