@@ -31,6 +31,7 @@ async def _app_figures(emulator: Emulator, runs: int, tmp: Path) -> tuple[dict[s
             why = "the app never sent microphone audio to the emulator"
             return {name: Runs(failures=[why] * runs) for name in
                     ("first_audio", "mic_to_wire", "stop_speech", "duck", "stop_key", "truncation")}, 0
+        await app.attach_keys()
         figures = {"first_audio": await latency.first_audio(emulator, app.type_message, runs),
                    "mic_to_wire": await latency.mic_to_wire(emulator, runs, tmp)}
         await emulator.set(vad_delay_ms=500)  # like the service: the local duck is what the user hears first

@@ -141,14 +141,20 @@ class TuiApp:
         await atmux("send-keys", "-t", self.name, *keys)
         return at
 
-    async def press_now(self, key: str) -> float:
-        """Send one key (a plain key name) as a terminal would, through the attached control client; returns
-        the monotonic time just before the command was written."""
+    async def attach_keys(self) -> KeyLine:
+        """Attach the control client for `press_now` (long before the keys that are timed: attaching is a
+        client joining the session, which the app must not be busy with when a timed key comes)."""
         if self._keys is None:
             self._keys = KeyLine(self.name)
             await self._keys.open()
+        return self._keys
+
+    async def press_now(self, key: str) -> float:
+        """Send one key (a plain key name) as a terminal would, through the attached control client; returns
+        the monotonic time just before the command was written."""
+        keys = await self.attach_keys()
         at = time.monotonic()
-        replied = await self._keys.run(f"send-keys -t {self.name} {key}")
+        replied = await keys.run(f"send-keys -t {self.name} {key}")
         self.send_ms.append((replied - at) * 1000)
         return at
 
