@@ -15,12 +15,15 @@ what this driver does not see (Pilot's keys, the palette, a click on the footer)
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
 from textual import events
 from textual.driver import Driver
 from textual.message import Message
+
+from app.audio.priority import claim_realtime
 
 SETTLE_S = 0.25  # a key this soon after another is left to the App: the one before may open the prompt
 
@@ -39,6 +42,8 @@ class HotKeys:
         self.passed = 0  # keys handed on to the App (input thread)
         self.handled = 0  # keys the App has dispatched (UI loop)
         self.clock = clock
+        self.input_thread = 0  # the driver's input thread, once it has delivered something
+        self.realtime = False  # ... and whether it runs at real-time priority
         self._last_key = float("-inf")
         self._actions: dict[str, Callable[[], None]] = {}
 
@@ -79,6 +84,10 @@ def with_hot_keys(base: type[Driver], hot: HotKeys) -> type[Driver]:
 
     class HotKeyDriver(base):  # type: ignore[valid-type,misc]  # a class chosen at run time
         def process_message(self, message: Message) -> None:
+            if hot.input_thread != threading.get_ident() and threading.current_thread() is not threading.main_thread():
+                # The input thread is on the interrupt's path, like the audio threads: real-time where allowed.
+                hot.input_thread = threading.get_ident()
+                hot.realtime = claim_realtime()
             if isinstance(message, events.Key) and hot.take(message.key):
                 return
             super().process_message(message)

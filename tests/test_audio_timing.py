@@ -4,8 +4,6 @@ starts with. Judged from outside the engine: the kernel's view of its threads, t
 from __future__ import annotations
 
 import asyncio
-import os
-import threading
 import time
 from pathlib import Path
 
@@ -14,27 +12,9 @@ import numpy as np
 from app.audio import SAMPLE_RATE, ms_to_frames
 from app.audio.engine import AudioEngine
 from tests.audio_harness import EngineRig, TimedRecorder, noise
-from tests.helpers import wait_for
+from tests.helpers import may_run_realtime, wait_for
 
 SCHED_FIFO = 1
-
-
-def _may_run_realtime() -> bool:
-    """Whether this process may put a thread at SCHED_FIFO (tried on a thread of its own, which then ends)."""
-    allowed: list[bool] = []
-
-    def probe() -> None:
-        try:
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-        except OSError:
-            allowed.append(False)
-        else:
-            allowed.append(True)
-
-    thread = threading.Thread(target=probe)
-    thread.start()
-    thread.join()
-    return allowed[0]
 
 
 def _fifo_threads() -> int:
@@ -51,7 +31,7 @@ def _fifo_threads() -> int:
 
 
 async def test_the_callback_threads_run_at_realtime_priority_where_the_os_allows(audio_devices: None) -> None:
-    allowed = _may_run_realtime()
+    allowed = may_run_realtime()
     before = _fifo_threads()
     engine = AudioEngine(jitter_ms=80)
     async with EngineRig(engine) as rig:

@@ -4,6 +4,7 @@ loop: the real App's own driver class, fed keys from a thread as Textual's input
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from textual import events
 from app.hot_keys import HotKeys, hot_interrupt_keys
 from app.widgets.prompt import MessagePrompt
 from app.widgets.turn import AssistantTurn
-from tests.helpers import wait_for
+from tests.helpers import may_run_realtime, wait_for
 from tests.ui_harness import connected, make_app
 
 
@@ -60,11 +61,19 @@ def test_a_key_the_keymap_gives_another_binding_is_not_hot() -> None:
     assert hot_interrupt_keys({"interrupt": "x, i", "mute": "i"}) == "x"
 
 
-async def _from_input_thread(driver: object, key: str) -> None:
-    """As Textual's input thread does it: `process_message` on a thread that is not the UI loop's."""
-    thread = threading.Thread(target=driver.process_message, args=(events.Key(key, key),))  # type: ignore[attr-defined]
+async def _from_input_thread(driver: object, key: str) -> int:
+    """As Textual's input thread does it: `process_message` on a thread that is not the UI loop's. Returns
+    that thread's scheduling policy afterwards, as the kernel reports it."""
+    policy: list[int] = []
+
+    def deliver() -> None:
+        driver.process_message(events.Key(key, key))  # type: ignore[attr-defined]
+        policy.append(os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK)
+
+    thread = threading.Thread(target=deliver)
     thread.start()
     await asyncio.to_thread(thread.join)
+    return policy[0]
 
 
 async def test_i_stops_the_reply_from_the_input_thread_but_is_a_letter_in_the_prompt(tmp_path: Path) -> None:
@@ -75,8 +84,11 @@ async def test_i_stops_the_reply_from_the_input_thread_but_is_a_letter_in_the_pr
         app.control.send_text("talk for a while")
         await wait_for(lambda: app.main.query(AssistantTurn), timeout=15)
         await wait_for(lambda: app.hot_keys.armed)
-        await _from_input_thread(driver, "i")
+        policy = await _from_input_thread(driver, "i")
         assert app.hot_keys.taken == 1  # acted on there, and not passed to the App
+        # That thread is on the interrupt's path: real-time where allowed; the UI's own thread never is.
+        assert policy == (os.SCHED_FIFO if may_run_realtime() else os.SCHED_OTHER)
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
         await wait_for(lambda: any(e["type"] == "response.cancel" for e in emulator.sessions[-1].received), timeout=5)
         await wait_for(lambda: app.main.query(AssistantTurn)[0].has_class("-interrupted"), timeout=10)
 

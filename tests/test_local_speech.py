@@ -154,7 +154,8 @@ def test_the_echo_gate_lets_through_the_block_where_speech_began() -> None:
 
 def _tone(seconds: float, dbfs: float) -> np.ndarray:
     t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    return (np.sin(2 * np.pi * 220 * t) * np.sqrt(2) * 32768 * 10 ** (dbfs / 20)).astype(np.int16)
+    tone: np.ndarray = (np.sin(2 * np.pi * 220 * t) * np.sqrt(2) * 32768 * 10 ** (dbfs / 20)).astype(np.int16)
+    return tone
 
 
 def test_quiet_speech_is_heard_from_its_first_syllable() -> None:

@@ -36,7 +36,6 @@ import numpy.typing as npt
 from app.audio import SAMPLE_RATE, frames_to_ms, ms_to_frames
 from app.audio.timeline import NO_TIMING, PlayedTimeline
 
-
 GROW_MS = 20  # the jitter target grows by this much after each underrun ...
 MAX_GROWTH_MS = 80  # ... up to this much above the setting
 
