@@ -1,4 +1,5 @@
-"""Real-time scheduling for the audio threads, where the OS allows it: nothing else in the app asks for it."""
+"""Real-time scheduling, where the OS allows it, for the threads a listener would hear waiting: the audio
+callbacks, the device worker and the terminal's input thread (the interrupt key). Nothing else asks for it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ AUDIO_RT_PRIORITY = 3
 
 
 def claim_realtime() -> bool:
-    """Called once by each audio thread (a new callback thread, the device worker): run it at real-time
-    priority where the OS allows (root, CAP_SYS_NICE or an rtprio limit); True if it now does.
+    """Called once by each such thread (a new callback thread, the device worker, the input thread): run it
+    at real-time priority where the OS allows (root, CAP_SYS_NICE or an rtprio limit); True if it now does.
 
     A callback that is not scheduled in time is a gap: at normal priority, on a loaded 2-core machine, the
     microphone's callbacks stopped for 50 ms and the speaker's underran while the UI, the terminal and the
@@ -24,6 +25,6 @@ def claim_realtime() -> bool:
         return False
     try:
         setter(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(AUDIO_RT_PRIORITY))
-    except OSError:  # not permitted: the callbacks run at normal priority, as before
+    except OSError:  # not permitted: the thread runs at normal priority, as before
         return False
     return True
