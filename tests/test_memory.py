@@ -9,9 +9,12 @@ from __future__ import annotations
 import gc
 import weakref
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.stylesheet import Stylesheet
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Footer, Input
@@ -70,6 +73,37 @@ async def test_typed_turns_keep_no_widgets_once_the_log_is_full(tmp_path: Path) 
         after = _alive(Widget)
         # Same screen, same number of turns in the log: every widget built for the later turns is gone.
         assert after <= before, f"{after - before} more widgets alive after 8 more turns"
+        await pilot.press("q")
+
+
+async def test_a_new_line_in_the_log_restyles_none_of_the_turns_above(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual restyles, after a mount at the end of a container, each child that an order rule (`:last-child`,
+    …) might match, with its whole subtree; a rule ending in `*:last-child` (app/styles.tcss) made that every
+    turn in the log, twice per typed turn. Each restyle of a Markdown block leaves one virtual node per
+    component class as cyclic garbage: ~500 nodes (~27,000 objects) a turn with a full log, which only a
+    full collection frees, so the heap's high-water mark rose by tens of MB between the pacer's collections."""
+    app, _ = make_app(tmp_path, speed=100.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await connected(app)
+        await _type_turns(app, pilot, 1, 2)
+        log = app.main.log_view
+        above = [node for turn in log.query(".turn") for node in (turn, *turn.walk_children())]
+        ids = {id(node) for node in above}
+        restyled: list[str] = []
+        apply = Stylesheet.apply
+
+        def counting_apply(self: Stylesheet, node: Any, **kwargs: Any) -> None:
+            if id(node) in ids:
+                restyled.append(type(node).__name__)
+            apply(self, node, **kwargs)
+
+        monkeypatch.setattr(Stylesheet, "apply", counting_apply)
+        await log.add_notice("a line at the end")
+        await pilot.pause()
+        await pilot.pause()
+        assert restyled == []
+        monkeypatch.undo()
         await pilot.press("q")
 
 
