@@ -123,7 +123,8 @@ class AudioSettings(_Section):
     input_file: Path | None = None
     output_file: Path | None = None
     jitter_ms: int = Field(80, ge=0, le=1000)
-    """Audio buffered before a reply starts playing; absorbs network jitter."""
+    """Audio buffered beyond what the device takes at once before a reply starts playing: the margin for
+    network jitter (it grows by 20 ms after each gap heard, and shrinks back with replies heard whole)."""
     muted: bool = False
     echo_gate: bool = False
     """Do not send mic blocks quieter than what is playing (for speakers without good echo cancelling)."""

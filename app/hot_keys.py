@@ -42,7 +42,7 @@ class HotKeys:
         self.passed = 0  # keys handed on to the App (input thread)
         self.handled = 0  # keys the App has dispatched (UI loop)
         self.clock = clock
-        self.input_thread = 0  # the driver's input thread, once it has delivered something
+        self.input_thread: threading.Thread | None = None  # the driver's input thread, once it delivered something
         self.realtime = False  # ... and whether it runs at real-time priority
         self._last_key = float("-inf")
         self._actions: dict[str, Callable[[], None]] = {}
@@ -84,9 +84,11 @@ def with_hot_keys(base: type[Driver], hot: HotKeys) -> type[Driver]:
 
     class HotKeyDriver(base):  # type: ignore[valid-type,misc]  # a class chosen at run time
         def process_message(self, message: Message) -> None:
-            if hot.input_thread != threading.get_ident() and threading.current_thread() is not threading.main_thread():
+            thread = threading.current_thread()
+            if hot.input_thread is not thread and thread is not threading.main_thread():
                 # The input thread is on the interrupt's path, like the audio threads: real-time where allowed.
-                hot.input_thread = threading.get_ident()
+                # (Compared as objects: a driver restarted after a suspend may get the old thread's id.)
+                hot.input_thread = thread
                 hot.realtime = claim_realtime()
             if isinstance(message, events.Key) and hot.take(message.key):
                 return

@@ -204,18 +204,12 @@ class TmuxApp:
 
 
 def may_run_realtime() -> bool:
-    """Whether this process may put a thread at SCHED_FIFO (tried on a thread of its own, which then ends)."""
+    """Whether this process may put a thread at the app's real-time priority: asked the way the app asks
+    (`claim_realtime`), on a thread of its own, which then ends."""
+    from app.audio.priority import claim_realtime
+
     allowed: list[bool] = []
-
-    def probe() -> None:
-        try:
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-        except OSError:
-            allowed.append(False)
-        else:
-            allowed.append(True)
-
-    thread = threading.Thread(target=probe)
+    thread = threading.Thread(target=lambda: allowed.append(claim_realtime()))
     thread.start()
     thread.join()
     return allowed[0]

@@ -174,5 +174,22 @@ def test_a_rooms_steady_noise_is_learned_and_speech_is_judged_above_it() -> None
     speech_at = 6 * SAMPLE_RATE
     mic[speech_at : speech_at + ms_to_frames(400)] += _tone(0.4, -15.0)
     _, events = run(np.zeros(0, dtype=np.int16), mic)
-    starts = [at for kind, at in events if kind == "start"]
-    assert len(starts) == 1 and 6.0 <= starts[0] <= 6.01  # not the fan: the speech over it, where it begins
+    assert [kind for kind, _ in events] == ["start", "stop", "start", "stop"]
+    (_, fan_start), (_, fan_stop), (_, speech_start), _ = events
+    assert fan_start < 0.01 and fan_stop < 0.5  # the fan, before its level is known; then it is the floor
+    assert 6.0 <= speech_start <= 6.01  # the speech over it, where it begins
+
+
+def test_a_noise_after_digital_silence_is_learned_within_two_seconds() -> None:
+    """A stream that opens with exact zeros (or a muted device) must not make the floor nothing for long:
+    a fan switched on afterwards may sound like speech while it is new, then it is the floor."""
+    rng = np.random.default_rng(2)
+    fan = (rng.standard_normal(6 * SAMPLE_RATE) * 32768 * 10 ** (-32 / 20)).astype(np.int16)
+    mic = np.concatenate([np.zeros(SAMPLE_RATE // 2, dtype=np.int16), fan])
+    speech_at = 4 * SAMPLE_RATE
+    mic[speech_at : speech_at + ms_to_frames(400)] += _tone(0.4, -15.0)
+    _, events = run(np.zeros(0, dtype=np.int16), mic)
+    assert [kind for kind, _ in events][:3] == ["start", "stop", "start"]
+    (_, fan_start), (_, fan_stop), (_, speech_start) = events[:3]
+    assert 0.5 <= fan_start <= 0.52 and fan_stop < 2.5  # learned within ~1.5 s of starting
+    assert 4.0 <= speech_start <= 4.01

@@ -93,15 +93,17 @@ async def test_a_new_line_in_the_log_restyles_none_of_the_turns_above(tmp_path: 
         restyled: list[str] = []
         apply = Stylesheet.apply
 
+        styled_new: list[str] = []
+
         def counting_apply(self: Stylesheet, node: Any, **kwargs: Any) -> None:
-            if id(node) in ids:
-                restyled.append(type(node).__name__)
+            (restyled if id(node) in ids else styled_new).append(type(node).__name__)
             apply(self, node, **kwargs)
 
         monkeypatch.setattr(Stylesheet, "apply", counting_apply)
         await log.add_notice("a line at the end")
         await pilot.pause()
         await pilot.pause()
+        assert styled_new  # the hook sees styling: the new line was styled through it
         assert restyled == []
         monkeypatch.undo()
         await pilot.press("q")

@@ -77,6 +77,13 @@ def test_each_underrun_raises_the_target_for_what_follows_up_to_a_bound() -> Non
         assert not pull(buf).any()  # re-armed at the grown target: 10 ms short of it, still silent
         buf.write("a", ramp(ms_to_frames(10)))
         assert pull(buf).all()
+    buf.set_jitter_ms(40)
+    assert buf.target_ms == 120  # the same setting re-applied (any settings change does): still grown
+    for replies in range(1, 5):  # each reply heard without a gap gives some back
+        buf.write(f"b{replies}", ramp(ms_to_frames(200)))
+        buf.end_item(f"b{replies}")
+        pull(buf, 20)
+        assert buf.target_ms == 120 - 5 * replies
     buf.set_jitter_ms(60)
     assert buf.target_ms == 60  # a new setting starts from itself
 

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from app.audio.priority import claim_realtime
+from app.audio.priority import claim_realtime, lower_to_normal
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,10 @@ class DeviceWorker:
             fn, future = job
             if future is not None and not future.set_running_or_notify_cancel():
                 continue
+            # Real time is for what is posted (a queue drop, ~1 ms of echo estimate): it wakes at once. What
+            # is submitted and waited for (opening a device, importing PortAudio, closing) can take hundreds
+            # of milliseconds and runs at normal priority, so it never holds a core above everything else.
+            lowered = self.realtime and future is not None and lower_to_normal()
             try:
                 result = fn()
             except BaseException as exc:  # handed to whoever waits; a posted job's failure is logged
@@ -88,3 +92,6 @@ class DeviceWorker:
             else:
                 if future is not None:
                     future.set_result(result)
+            finally:
+                if lowered:
+                    self.realtime = claim_realtime()

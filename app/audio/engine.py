@@ -105,6 +105,7 @@ class AudioEngine:
         self._callback_dropped_at: float | None = None  # the output callback aborted the stream itself
         self._output_done_at = 0.0  # when the last output callback returned (a drop waits for a running one)
         self._lead_in = 0  # frames of silence still to play first on a fresh output stream
+        self._queue_frames = 0  # the output device's queue (its latency), in frames
 
     @property
     def active(self) -> bool:
@@ -174,10 +175,7 @@ class AudioEngine:
                                        "running in text mode.") from None
         self.playback.on_flush = self._flush_requested
         self.playback.device_flush = True
-        # A reply starts by dropping the device's queue of silence; the restarted stream then takes its whole
-        # queue from the playback buffer at once, which must not come out of the jitter margin.
-        queue_s = float(pair.output.latency) if self.drop_silence_on_start else 0.0
-        self.playback.start_frames = round(queue_s * SAMPLE_RATE)
+        self._queue_frames = round(float(pair.output.latency) * SAMPLE_RATE)
         pair.start()
         if self._source is not None:
             self._source.start()
@@ -341,8 +339,12 @@ class AudioEngine:
             raise self._callback_abort
         dac_pa = float(time_info.outputBufferDacTime)
         dac = dac_pa + (now - float(time_info.currentTime)) if dac_pa > 0 else None
-        if (self.drop_silence_on_start and dac is not None and dac - now > START_DROP_S and not self._drop_pending
-                and self.playback.device_flush and self.playback.would_start(now)):
+        restart = (self.drop_silence_on_start and dac is not None and dac - now > START_DROP_S
+                   and not self._drop_pending and self.playback.device_flush)
+        # A reply that starts with a restart waits for what the restarted stream will take at once, too: its
+        # queue must not come out of the jitter margin. Without a restart it waits for the target alone.
+        self.playback.start_frames = self._queue_frames if restart else 0
+        if restart and self.playback.would_start(now):
             # A reply starts while the device holds only silence: drop that silence so it starts now.
             self._drop_pending = True
             self._callback_dropped_at = now

@@ -13,10 +13,11 @@ loudest reference of the last 250 ms, which never ducks on echo but needs speech
 
 The absolute level is low (−45 dBFS over 5 ms, where a spoken onset's first samples cross −40 dBFS
 peak) so the duck comes early in the word, not 15–25 ms into it as at −35 dBFS: measured in the whole-app
-benchmark, that wait was half the duck's latency. A room's steady noise must not count: the microphone's
-noise floor is followed (from the first bin heard, down at once to any quieter bin, up by 3 dB a second),
-and a bin must also be `floor_margin_db` above it, so a fan or a street is learned and speech is judged
-above it (a noise that starts later is learned at 3 dB a second: one duck at most while it is).
+benchmark, that wait was half the duck's latency. A room's steady noise must not count: a bin must also
+be `floor_margin_db` above the microphone's noise floor, the quietest 5 ms of the last 1.5 s (digital
+silence aside, so a muted or just-opened stream does not pull it to nothing), so a fan is learned and
+speech is judged above it. Speech has pauses, so it never becomes its own floor; a noise that starts
+later (or is there when the stream opens) may count as speech for up to 1.5 s, one duck at most.
 
 An onset is two loud 5 ms bins in a row (a click is not speech); the end is `hangover_s` without one.
 Both classes run on the audio threads: preallocated arrays, plain floats, no locks.
@@ -39,8 +40,9 @@ BIN_FRAMES = 120
 _HISTORY = 512  # bins: 2.56 s
 _DELAY_SLACK_BINS = 4
 _FULL_SCALE_SQ = 32768.0 * 32768.0
-_FLOOR_RISE = 10.0 ** (3.0 * BIN_S / 10.0)  # the noise floor rises 3 dB per second of louder bins ...
-_FLOOR_SEED = 1e-3  # ... from digital silence too (an int16 LSB squared is 1)
+_FLOOR_SLOT_BINS = 20  # the noise floor is the quietest bin of each 100 ms ...
+_FLOOR_SLOTS = 15  # ... over the last 1.5 s
+_SILENT_ENERGY = 1.0  # bins quieter than one LSB (−90 dBFS) are digital silence, not the room
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,10 @@ class SpeechDetector:
         self.threshold_dbfs = threshold_dbfs
         self.margin = 10.0 ** (margin_db / 10.0)
         self.floor_margin = 10.0 ** (floor_margin_db / 10.0)
-        self.noise_floor = math.inf  # the microphone's steady noise (energy per bin): its first bin, then followed
+        self.noise_floor = 0.0  # the room's steady noise (energy per bin); none known before 100 ms are heard
+        self._slot_min = [math.inf] * _FLOOR_SLOTS
+        self._slot = 0
+        self._slot_bins = 0
         self.max_lag = int(max_echo_delay_s / BIN_S)
         self.hangover_s = hangover_s
         self.echo_delay_bins: int | None = None  # learned; None: unknown
@@ -149,8 +154,8 @@ class SpeechDetector:
         threshold = max(self.absolute_energy, self.floor_margin * self.noise_floor,
                         self.margin * self.expected_echo(first, count))
         loud = [energy > threshold for energy in energies]
-        for energy in energies:  # down at once to a quieter bin, else up by 3 dB a second
-            self.noise_floor = energy if energy < self.noise_floor else self.noise_floor * _FLOOR_RISE + _FLOOR_SEED
+        for energy in energies:
+            self._follow_floor(energy)
         onset = _first_pair(loud, self._previous_loud)
         self._previous_loud = loud[-1]
         if any(loud) and (self.speaking or onset is not None):
@@ -172,6 +177,18 @@ class SpeechDetector:
             self.speaking = False
             return "stop"
         return None
+
+    def _follow_floor(self, energy: float) -> None:
+        """One bin into the floor's 100 ms minima; every 100 ms the floor becomes the least of the last 1.5 s."""
+        if _SILENT_ENERGY <= energy < self._slot_min[self._slot]:
+            self._slot_min[self._slot] = energy
+        self._slot_bins += 1
+        if self._slot_bins == _FLOOR_SLOT_BINS:
+            self._slot_bins = 0
+            quietest = min(self._slot_min)
+            self.noise_floor = quietest if quietest < math.inf else 0.0  # only digital silence: no floor
+            self._slot = (self._slot + 1) % _FLOOR_SLOTS
+            self._slot_min[self._slot] = math.inf
 
     def _estimate(self, end_bin: int) -> None:
         """Correlate the last two seconds of microphone and reference envelopes to find the echo.

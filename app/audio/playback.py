@@ -16,9 +16,10 @@ device so the reply is heard at once), the device takes its whole queue at once 
 those frames are then in the device, not in this buffer, so they are waited for on top of the target.
 Without that, a reply started with only half its jitter margin left here: a 3-minute reply paced at real
 time with ±30 ms of network jitter had 2-3 audible gaps every 2 minutes, whatever the emulator's priority.
-Each underrun also raises the target by `GROW_MS` (up to `MAX_GROWTH_MS` above the setting) for the rest of
-the run: a network that was late once is late again, and a gap heard once is better than a gap every minute.
-A new setting starts from it again.
+Each underrun also raises the target by `GROW_MS` (up to `MAX_GROWTH_MS` above the setting): a network
+that was late once is late again, and a gap heard once is better than a gap every minute. Each reply that
+plays without one gives back `DECAY_MS`, so a passing hiccup does not delay every reply for good; a new
+jitter setting starts from itself.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from app.audio import SAMPLE_RATE, frames_to_ms, ms_to_frames
 from app.audio.timeline import NO_TIMING, PlayedTimeline
 
 GROW_MS = 20  # the jitter target grows by this much after each underrun ...
-MAX_GROWTH_MS = 80  # ... up to this much above the setting
+MAX_GROWTH_MS = 80  # ... up to this much above the setting ...
+DECAY_MS = 5  # ... and shrinks by this much with each reply that had none
 
 
 @dataclass
@@ -67,6 +69,7 @@ class PlaybackBuffer:
         self._open_item: str | None = None
         self._primed = False
         self._ran_dry: str | None = None  # the item whose audio ran out before it was complete
+        self._underran: str | None = None  # the last item that had an underrun
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self.device_flush = False  # the engine drops the device queue on flush (set while a stream runs)
         self.on_flush: Callable[[], None] | None = None  # called (outside the lock) after a flush request
@@ -94,6 +97,7 @@ class PlaybackBuffer:
             if self._ran_dry == item_id:
                 self.underruns += 1
                 self.growth_frames = min(self.growth_frames + ms_to_frames(GROW_MS), ms_to_frames(MAX_GROWTH_MS))
+                self._underran = item_id
             self._ran_dry = None
             start = self._written % len(self._ring)
             first = min(len(pcm), len(self._ring) - start)
@@ -108,6 +112,8 @@ class PlaybackBuffer:
         with self._lock:
             if self._open_item == item_id:
                 self._open_item = None
+                if self._underran != item_id:  # it played without a gap
+                    self.growth_frames = max(0, self.growth_frames - ms_to_frames(DECAY_MS))
             if self._ran_dry == item_id:
                 self._ran_dry = None  # it had simply ended: the done event came after its last frame played
 
@@ -133,8 +139,11 @@ class PlaybackBuffer:
             self.on_flush()
 
     def set_jitter_ms(self, jitter_ms: int) -> None:
-        self.jitter_frames = ms_to_frames(jitter_ms)
-        self.growth_frames = 0
+        """A new setting starts from itself; the same one again (any settings change re-applies it) keeps
+        what underruns taught."""
+        if ms_to_frames(jitter_ms) != self.jitter_frames:
+            self.jitter_frames = ms_to_frames(jitter_ms)
+            self.growth_frames = 0
 
     @property
     def target_ms(self) -> int:
