@@ -30,7 +30,8 @@ async def test_an_interrupted_reply_is_cut_at_the_last_word_heard(audio_devices:
                                           transcript_dir=str(tmp_path / "transcripts")))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(lambda: app.main.status.state == "connected" and engine.active, timeout=15)
-        assert emulator.sessions[-1].session["output_audio_timestamp_types"] == ["word"]  # asked by default
+        # Asked by default, in the session.update that follows the connection (it may still be on its way).
+        await wait_for(lambda: emulator.sessions[-1].session.get("output_audio_timestamp_types") == ["word"], 5)
         app.control.send_text(STORY)
         await wait_for(lambda: app.main.query(AssistantTurn), timeout=15)
         item_id = app.main.query(AssistantTurn)[0].item_id
