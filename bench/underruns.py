@@ -25,22 +25,10 @@ from app.audio import SAMPLE_RATE
 from bench.measure import summary
 from bench.procs import Emulator, above, new_session
 from bench.tui import THIS_APP, TuiApp, kill_server
-from tests.audio_harness import TimedRecorder
+from tests.audio_harness import TimedRecorder, gaps_in
 
 SPEAKER = "vspeaker.monitor"
-MIN_GAP_SAMPLES = SAMPLE_RATE // 1000  # 1 ms of exact zeros: noise at -20 dBFS never holds 0 that long
 APP_COUNTS = re.compile(r"audio stopped: (\d+) output underruns \((\d+) in the jitter buffer; target now (\d+) ms\)")
-
-
-def gaps_in(samples: npt.NDArray[np.int16]) -> list[float]:
-    """Lengths (ms) of the runs of exact zeros between the first and the last non-zero sample."""
-    loud = np.flatnonzero(samples)
-    if len(loud) < 2:
-        return []
-    inner = samples[loud[0]: loud[-1] + 1] == 0
-    edges = np.diff(np.concatenate([[0], inner.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [round(float(n) * 1000 / SAMPLE_RATE, 2) for n in ends - starts if n >= MIN_GAP_SAMPLES]
 
 
 def _read(path: Path) -> str:

@@ -196,3 +196,17 @@ def levels_db(samples: npt.NDArray[np.int16], window: int = 120) -> npt.NDArray[
     """dBFS of consecutive `window`-sample windows (5 ms)."""
     x = samples[: len(samples) // window * window].astype(np.float64).reshape(-1, window)
     return np.asarray(10 * np.log10(np.mean(x * x, axis=1) / 32768.0**2 + 1e-12), dtype=np.float64)
+
+
+MIN_GAP_SAMPLES = SAMPLE_RATE // 1000  # 1 ms of exact zeros: noise at -20 dBFS never holds 0 that long
+
+
+def gaps_in(samples: npt.NDArray[np.int16]) -> list[float]:
+    """Lengths (ms) of the runs of exact zeros between the first and the last non-zero sample."""
+    loud = np.flatnonzero(samples)
+    if len(loud) < 2:
+        return []
+    inner = samples[loud[0]: loud[-1] + 1] == 0
+    edges = np.diff(np.concatenate([[0], inner.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [round(float(n) * 1000 / SAMPLE_RATE, 2) for n in ends - starts if n >= MIN_GAP_SAMPLES]

@@ -13,7 +13,7 @@ import pytest
 
 from app.audio import SAMPLE_RATE, ms_to_frames
 from app.audio.engine import AudioEngine
-from tests.audio_harness import EngineRig, TimedRecorder, noise
+from tests.audio_harness import EngineRig, TimedRecorder, gaps_in, noise
 from tests.helpers import may_run_realtime, wait_for
 
 SCHED_FIFO = 1
@@ -56,17 +56,6 @@ async def test_the_callback_threads_run_at_realtime_priority_where_the_os_allows
         assert during == before
 
 
-def _gaps_ms(samples: np.ndarray) -> list[float]:
-    """Runs of exact zeros (≥ 1 ms) between the first and last sample of a never-zero reply."""
-    loud = np.flatnonzero(samples)
-    if len(loud) < 2:
-        return []
-    inner = (samples[loud[0] : loud[-1] + 1] == 0).astype(np.int8)
-    edges = np.diff(np.concatenate([[0], inner, [0]]))
-    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
-    return [round(float(n) * 1000 / SAMPLE_RATE, 1) for n in lengths if n >= SAMPLE_RATE // 1000]
-
-
 async def test_a_reply_paced_in_real_time_keeps_its_whole_jitter_margin_after_it_starts(audio_devices: None) -> None:
     """20 ms deltas at real time, one of them LATE_MS late (those after it come with it): within the 80 ms
     target, so it must be heard without a gap. When the start took the device's queue (40 ms) out of the
@@ -89,7 +78,7 @@ async def test_a_reply_paced_in_real_time_keeps_its_whole_jitter_margin_after_it
         await wait_for(lambda: not engine.playback.is_playing(), timeout=5)
         await asyncio.sleep(0.1)
     recording = recorder.stop()
-    gaps = _gaps_ms(recording.samples)
+    gaps = gaps_in(recording.samples)
     heard = np.count_nonzero(recording.samples)
     print(f"gaps heard: {gaps}; jitter-buffer underruns {engine.playback.underruns}")  # noqa: T201
     assert heard >= len(reply) - SAMPLE_RATE // 100  # the reply was heard (less a restart's lost frames)

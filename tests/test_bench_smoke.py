@@ -79,7 +79,7 @@ async def test_long_reply_benchmark_measures_something(audio_devices: None) -> N
 def test_gaps_are_runs_of_exact_zeros_inside_the_reply() -> None:
     import numpy as np
 
-    from bench.underruns import gaps_in
+    from tests.audio_harness import gaps_in
 
     noise = np.full(24_000, 300, np.int16)
     noise[1000:1240] = 0  # 10 ms heard as a gap
