@@ -103,7 +103,7 @@ async def first_audio(emulator: Emulator, say: Say, runs: int, reply_s: float = 
 
 async def mic_to_wire(emulator: Emulator, runs: int, tmp: Path) -> Runs:
     """A marker handed to PortAudio on the microphone's sink → the append carrying its first loud sample
-    arrives at the emulator."""
+    leaves the client (`SessionRecord.appends`: where the runs were timed is in `note`)."""
     from bench.heard import espeak_or_speechlike
 
     wav = espeak_or_speechlike(tmp / "marker.wav", "mark", lead_s=0.5, tail_s=0.6)
@@ -112,14 +112,14 @@ async def mic_to_wire(emulator: Emulator, runs: int, tmp: Path) -> Runs:
         handed.append(await play(wav, "vmicsink"))
         await asyncio.sleep(0.6)  # the turn it makes ends; the next marker starts a new one
     session = (await emulator.dump())[-1]
-    result = Runs()
+    result = Runs(note=session.appends[1])
     for at in handed:
-        result.add(None if at is None else _arrival_ms(session, at), "the marker never reached the emulator")
+        result.add(None if at is None else _on_wire_ms(session, at), "the marker never reached the emulator")
     return result
 
 
-def _arrival_ms(session: SessionRecord, handed: float) -> float | None:
-    arrivals = session.arrivals
+def _on_wire_ms(session: SessionRecord, handed: float) -> float | None:
+    arrivals = session.appends[0]
     earlier = arrivals[arrivals[:, 0] <= handed - 0.05]
     if not len(earlier):
         return None

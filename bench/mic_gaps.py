@@ -1,11 +1,13 @@
-"""An unbroken microphone: gaps between `input_audio_buffer.append` frames as they ARRIVE at the emulator.
+"""An unbroken microphone: gaps between `input_audio_buffer.append` frames as they LEAVE the client.
 
 Each run is one whole session of one client, from its launch: a typed turn answered with a Markdown reply
 that streams into the log, a spoken turn (speech played into the virtual microphone) answered by playing
 it back, another typed turn — turns end, widgets are built, Markdown renders and the meters redraw while
-the microphone keeps sending. The emulator stamps each append on arrival (its own process, one clock), at
-real-time priority where it may (`emulator_priority` in the figures): at normal priority, on this 2-core
-machine, it was itself kept off the CPU for 60-90 ms when a turn ended and stamped on-time frames late.
+the microphone keeps sending. Each append is timed by the kernel as it leaves the client's socket
+(`wire_tap`, where the benchmark may read the loopback interface: root or CAP_NET_RAW); otherwise by the
+emulator as it arrives, which also counts the emulator's own stalls (a Python process pacing replies: its
+stamps were seen 46 ms apart for appends sent 10 ms apart). `observed` in the figures says which;
+`max_at_emulator` gives the emulator's view beside it, run by run.
 
 Three clients in the same run, interleaved: this app (full TUI in tmux), the app as it was before this
 round (the checkout at `BEFORE_APP`, same emulator), and the UI-less callback client.
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from bench.heard import espeak_or_speechlike
 from bench.measure import Runs, compare, percentile
@@ -44,6 +47,8 @@ class GapRuns:
     first_append_ms: list[float] = field(default_factory=list)
     worst: list[str] = field(default_factory=list)  # per run: when the longest gap came, and after what
     emulator_priority: str = "normal"  # "realtime": the stamping emulator was never kept waiting for a core
+    observed: set[str] = field(default_factory=set)  # where the appends were timed (`SessionRecord.appends`)
+    at_emulator: list[float] = field(default_factory=list)  # per run: the longest gap as the emulator stamped it
 
     def fail(self, why: str) -> None:
         for runs in (self.longest, self.p99, self.startup):
@@ -85,9 +90,19 @@ async def _session(kind: str, emulator: Emulator, speech: Path, session_s: float
             await client.__aexit__(None, None, None)
 
 
+def _steady_max(arrivals: npt.NDArray[np.float64], created_at: float, until: float) -> float:
+    times = arrivals[arrivals[:, 0] <= until, 0]
+    gaps = np.diff(times) * 1000
+    steady = gaps[times[1:] >= created_at + 1.0]
+    return float(steady.max()) if len(steady) else float("nan")
+
+
 def _add_gaps(figures: GapRuns, session: SessionRecord, until: float) -> None:
     created_at = session.created_at
-    times = session.arrivals[session.arrivals[:, 0] <= until, 0]
+    appends, observed = session.appends
+    figures.observed.add(observed)
+    figures.at_emulator.append(round(_steady_max(session.arrivals, created_at, until), 2))
+    times = appends[appends[:, 0] <= until, 0]
     if len(times) < 10:
         figures.fail("fewer than 10 appends arrived")
         return
@@ -114,7 +129,7 @@ async def measure(runs: int, tmp: Path, kinds: tuple[str, ...] = ("app", "before
                                   lead_s=0.5, tail_s=0.2)
     figures = {kind: GapRuns() for kind in kinds}
     async with Emulator("--speed", "1", "--chunk-ms", "40", "--net-jitter-ms", "30", "--text-reply", "markdown",
-                        "--reply-s", "3", "--speech-reply", "parrot", "--realtime") as emulator:
+                        "--reply-s", "3", "--speech-reply", "parrot", "--realtime", tap=True) as emulator:
         for gaps in figures.values():
             gaps.emulator_priority = emulator.priority
         for _ in range(runs):
@@ -138,6 +153,7 @@ def results(figures: dict[str, GapRuns]) -> list[dict[str, Any]]:
         subject = SUBJECTS[kind]
         longest = gaps.longest.figure("mic_gap_max", "ms", "≤ 40 ms in every run", gaps.longest.at_most(40, "max"),
                                       subject=subject, first_append_ms=gaps.first_append_ms, worst=gaps.worst,
+                                      observed=sorted(gaps.observed), max_at_emulator=gaps.at_emulator,
                                       emulator_priority=gaps.emulator_priority)
         p99 = gaps.p99.figure("mic_gap_p99", "ms", "≤ 25 ms in every run", gaps.p99.at_most(25, "max"),
                               subject=subject)

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bench import wire_tap
 from bench.measure import ROOT
+from bench.wire_tap import WireTap
 
 Stats = dict[str, Any]
 
@@ -57,6 +59,16 @@ class SessionRecord:
     input_offset: int
     speech_started_at: list[float]
     replies: list[Reply] = field(default_factory=list)
+    # Like `arrivals`, but when each append LEFT the client's socket (the kernel's packet times: `wire_tap`);
+    # None when no tap ran (not root) or it did not see every append the emulator got.
+    departures: npt.NDArray[np.float64] | None = None
+
+    @property
+    def appends(self) -> tuple[npt.NDArray[np.float64], str]:
+        """The appends as the figures use them, and where they were timed."""
+        if self.departures is not None:
+            return self.departures, "leaving the client's socket (kernel packet times on lo)"
+        return self.arrivals, "arriving at the emulator (its event loop's stamps)"
 
     def first_sent(self, kind: str, item_id: str | None = None, after: float = 0.0) -> float | None:
         return next((t for t, k, i in self.sent if k == kind and t >= after and (item_id is None or i == item_id)),
@@ -88,8 +100,10 @@ def load_dump(path: Path) -> list[SessionRecord]:
 class Emulator:
     """`bench.emulator_proc` in its own process, driven by one-line JSON commands."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, tap: bool = False) -> None:
         self.args = list(args)
+        self.want_tap = tap  # also time the appends as they leave the client (`wire_tap`), where permitted
+        self.tap: WireTap | None = None
         self.port = 0
         self.api_key = ""
         self.priority = "normal"
@@ -112,9 +126,13 @@ class Emulator:
             raise RuntimeError(f"the emulator process did not start: {line}")
         self.port, self.api_key = int(line[1]), line[2]
         self.priority = line[3] if len(line) > 3 else "normal"  # "realtime": its arrival stamps are on time
+        if self.want_tap and wire_tap.available():
+            self.tap = WireTap(self.port)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self.tap is not None:
+            self.tap.close()
         if self._proc is not None and self._proc.returncode is None:
             assert self._proc.stdin is not None
             self._proc.stdin.close()
@@ -154,7 +172,13 @@ class Emulator:
         self._dumps += 1
         path = Path(self._folder.name) / f"dump{self._dumps}.json"
         await self.command({"dump": str(path)})
-        return load_dump(path)
+        sessions = load_dump(path)
+        if self.tap is not None and sessions:  # the newest session is the newest connection that sent audio
+            newest, connection = sessions[-1], self.tap.latest()
+            left = connection.appends() if connection is not None else None
+            if left is not None and len(left) >= len(newest.arrivals):  # the tap may be ahead: still in flight
+                newest.departures = left[: len(newest.arrivals)]
+        return sessions
 
 
 async def play(wav: Path, sink: str) -> float | None:

@@ -97,7 +97,7 @@ async def run_latency(runs: int, tmp: Path) -> list[dict[str, Any]]:
     floor = (await latency.loopback_floor(runs, tmp)).figure(
         "loopback_floor", "ms", subject="devices only",
         note="a click handed to PortAudio on the speaker's null sink → seen at its monitor (parec, time-stamped)")
-    async with Emulator("--net-jitter-ms", "30") as emulator:
+    async with Emulator("--net-jitter-ms", "30", tap=True) as emulator:
         ours, beyond_received = await _app_figures(emulator, runs, tmp)
         ours["stop_service"] = await _service_mode_stop(emulator, runs, tmp)
         theirs = await _client_figures(emulator, runs, tmp)
@@ -114,7 +114,8 @@ async def run_latency(runs: int, tmp: Path) -> list[dict[str, Any]]:
         "80 ms jitter buffer", event="first response.audio.delta leaves the emulator → its first sample at the speaker")
     wire = ours["mic_to_wire"].figure(
         "mic_to_wire", "ms", "≤ UI-less client + 10 ms (median)", within("mic_to_wire", 10), subject=APP, **beside,
-        event="speech handed to PortAudio on the mic's sink → the append carrying it arrives at the emulator")
+        event="speech handed to PortAudio on the mic's sink → the append carrying it leaves the client",
+        observed=ours["mic_to_wire"].note, client_observed=theirs["mic_to_wire"].note)
     stop = ours["stop_speech"].figure(
         "stop_after_speech_started", "ms", "≤ 10 ms raw (p95)", ours["stop_speech"].at_most(10), subject=APP,
         **beside, event="input_audio_buffer.speech_started leaves the emulator → the reply silent at the speaker",

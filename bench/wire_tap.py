@@ -1,0 +1,228 @@
+"""The frames a client sends to a server on 127.0.0.1, timed by the kernel as they leave the client's socket.
+
+The emulator stamps each frame when its own event loop gets to it; that loop also encodes and paces the
+replies, and a Python process collects garbage, so a stamp can be 40 ms late (seen: a 46 ms "gap" between
+appends the client had sent 10 ms apart). The issue's figure is the gap between frames *leaving the socket*.
+This tap reads every TCP segment the loopback interface carries (an `AF_PACKET` socket: root or
+CAP_NET_RAW) with the kernel's timestamp. That is taken as the loopback device queues the segment for
+receipt, still inside the sending process's `send` (`netdev_tstamp_prequeue`), so the time does not depend
+on when anyone reads it. The tap rebuilds each client→server byte stream, skips the HTTP upgrade, and
+parses the WebSocket frames (masked; permessage-deflate inflated when negotiated).
+
+A frame is stamped with the segment that carried its last byte: that is when it had wholly left.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import struct
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+ETH_P_IP = 0x0800
+PACKET_HOST = 0  # a socket bound to one protocol sees loopback segments as they are received
+SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("qq")
+APPEND = "input_audio_buffer.append"
+
+
+@dataclass
+class Connection:
+    """One client connection: its frames as (kernel time on the monotonic clock, type, input samples after)."""
+
+    port: int
+    times: list[float] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    samples_after: list[int] = field(default_factory=list)
+    _stream: bytearray = field(default_factory=bytearray)
+    _stamps: list[tuple[int, float]] = field(default_factory=list)  # (stream offset of a segment's end, time)
+    _next_seq: int | None = None
+    _upgraded: bool = False
+    _deflate: bool = False
+    _inflater: zlib._Decompress | None = None
+    _samples: int = 0
+
+    def appends(self) -> npt.NDArray[np.float64]:
+        """(n, 2): when each append left, and the input samples sent up to and including it (like the
+        emulator's `arrivals`)."""
+        rows = [(t, n) for t, kind, n in zip(self.times, self.types, self.samples_after, strict=True) if kind == APPEND]
+        return np.array(rows, dtype=np.float64).reshape(-1, 2)
+
+    def segment(self, seq: int, flags: int, payload: bytes, at: float) -> None:
+        if flags & 0x02:  # SYN: the stream starts after it
+            self._next_seq = (seq + 1) & 0xFFFFFFFF
+            return
+        if self._next_seq is None or not payload:
+            return
+        skip = (self._next_seq - seq) & 0xFFFFFFFF
+        if skip >= len(payload):  # a retransmission of what was seen (loopback neither loses nor reorders)
+            return
+        data = payload[skip:]
+        self._stream += data
+        self._next_seq = (self._next_seq + len(data)) & 0xFFFFFFFF
+        self._stamps.append((len(self._stream), at))
+        self._parse()
+
+    def _time_of(self, end: int) -> float:
+        """The time of the segment that carried stream byte `end - 1`."""
+        return next(t for offset, t in self._stamps if offset >= end)
+
+    def _parse(self) -> None:
+        consumed = 0
+        while True:
+            if not self._upgraded:
+                header_end = self._stream.find(b"\r\n\r\n", consumed)
+                if header_end < 0:
+                    break
+                request = bytes(self._stream[consumed:header_end]).lower()
+                self._deflate = b"permessage-deflate" in request
+                consumed = header_end + 4
+                self._upgraded = True
+                continue
+            frame = _frame_at(self._stream, consumed)
+            if frame is None:
+                break
+            end, opcode, rsv1, payload = frame
+            if opcode == 1:
+                self._text(payload, rsv1, self._time_of(end))
+            consumed = end
+        if consumed:
+            del self._stream[:consumed]
+            self._stamps = [(offset - consumed, t) for offset, t in self._stamps if offset > consumed]
+
+    def _text(self, payload: bytes, compressed: bool, at: float) -> None:
+        if compressed:
+            if self._inflater is None:
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            payload = self._inflater.decompress(payload + b"\x00\x00\xff\xff")
+        try:
+            event = json.loads(payload)
+            kind = str(event.get("type"))
+        except (ValueError, AttributeError):
+            kind = "?"
+            event = {}
+        if kind == APPEND:
+            self._samples += len(base64.b64decode(event.get("audio", ""))) // 2
+        self.times.append(at)
+        self.types.append(kind)
+        self.samples_after.append(self._samples)
+
+
+def _frame_at(stream: bytearray, start: int) -> tuple[int, int, bool, bytes] | None:
+    """The whole frame at `start` as (end offset, opcode, RSV1, unmasked payload), or None if incomplete."""
+    if len(stream) - start < 2:
+        return None
+    first, second = stream[start], stream[start + 1]
+    length, at = second & 0x7F, start + 2
+    if length == 126:
+        if len(stream) - at < 2:
+            return None
+        length, at = struct.unpack_from(">H", stream, at)[0], at + 2
+    elif length == 127:
+        if len(stream) - at < 8:
+            return None
+        length, at = struct.unpack_from(">Q", stream, at)[0], at + 8
+    mask = b""
+    if second & 0x80:
+        if len(stream) - at < 4:
+            return None
+        mask, at = bytes(stream[at : at + 4]), at + 4
+    if len(stream) - at < length:
+        return None
+    payload = bytes(stream[at : at + length])
+    if mask:
+        key = np.frombuffer((mask * (length // 4 + 1))[:length], dtype=np.uint8)
+        payload = (np.frombuffer(payload, dtype=np.uint8) ^ key).tobytes()
+    return at + length, first & 0x0F, bool(first & 0x40), payload
+
+
+def available() -> bool:
+    """Whether this process may read the loopback interface's packets (root or CAP_NET_RAW)."""
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP)).close()
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+class WireTap:
+    """Client→server frames to `port` on the loopback interface, per connection, while running."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.connections: list[Connection] = []  # in the order they connected
+        self._by_port: dict[int, Connection] = {}
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+        self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self._sock.bind(("lo", 0))
+        self._sock.settimeout(0.005)  # a wait this long means the kernel's queue is read to the end
+        # The kernel stamps with CLOCK_REALTIME; everything else in the benchmark is CLOCK_MONOTONIC.
+        self._offset = time.time() - time.monotonic()
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._drained = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="wire-tap", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                packet, ancillary, _, address = self._sock.recvmsg(1 << 17, socket.CMSG_SPACE(_TIMESPEC.size))
+            except TimeoutError:
+                self._drained.set()
+                if self._stopped:
+                    return
+                continue
+            except OSError:
+                return
+            if address[2] != PACKET_HOST:
+                continue
+            at = next((sec + nsec / 1e9 for level, kind, data in ancillary
+                       if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS
+                       for sec, nsec in [_TIMESPEC.unpack(data[: _TIMESPEC.size])]), time.time())
+            self._segment(packet, at - self._offset)
+
+    def _segment(self, packet: bytes, at: float) -> None:
+        if len(packet) < 20 or packet[9] != socket.IPPROTO_TCP:
+            return
+        ihl = (packet[0] & 0x0F) * 4
+        total = struct.unpack_from(">H", packet, 2)[0]
+        src_port, dst_port, seq = struct.unpack_from(">HHI", packet, ihl)
+        if dst_port != self.port:
+            return
+        offset = (packet[ihl + 12] >> 4) * 4
+        flags = packet[ihl + 13]
+        with self._lock:
+            connection = self._by_port.get(src_port)
+            if connection is None or flags & 0x02:  # a new connection (a port may be used again)
+                connection = self._by_port[src_port] = Connection(src_port)
+                self.connections.append(connection)
+            connection.segment(seq, flags, packet[ihl + offset : total], at)
+
+    def latest(self, kind: str = APPEND) -> Connection | None:
+        """The most recent connection that sent a `kind` frame (a benchmark run's session), once what the
+        kernel had queued by now is read."""
+        self._drained.clear()
+        self._drained.wait(1.0)
+        with self._lock:
+            return next((c for c in reversed(self.connections) if kind in c.types), None)
+
+    def close(self) -> None:
+        """Stop once the kernel's queue is read to the end."""
+        self._stopped = True
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+    def __enter__(self) -> WireTap:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
