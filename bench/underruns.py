@@ -4,7 +4,10 @@ streams Markdown and the meters run, with the emulator's deltas 20 ms each and Â
 What counts is the recording, not the app's own counters: the reply is white noise that is never exactly
 zero, so every run of zero samples between its first and last sample at the speaker is a gap a listener
 heard (an underrun of the jitter buffer or of the device). The app's own count (the "audio stopped" line
-of its log) is printed beside, as a cross-check.
+of its log) is printed beside, as a cross-check. So is the sender's part (`wire_tap`, where permitted):
+how far the deltas strayed from real time as they left the emulator, beyond the Â±30 ms it injects on
+purpose (it is a Python process; its own stalls add to that), and when they strayed further than the
+app's jitter buffer holds.
 
     python -m bench.underruns [--seconds 180]
 """
@@ -25,6 +28,7 @@ from app.audio import SAMPLE_RATE
 from bench.measure import summary
 from bench.procs import Emulator, above, new_session
 from bench.tui import THIS_APP, TuiApp, kill_server
+from bench.wire_tap import DELTA, spread_ms
 from tests.audio_harness import TimedRecorder, gaps_in
 
 SPEAKER = "vspeaker.monitor"
@@ -53,8 +57,9 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
     gaps: list[float] = []
     failure = ""
     app_said = "the app's log had no \"audio stopped\" line"
+    sender: dict[str, Any] = {"sender": "not observed (the wire tap needs CAP_NET_RAW)"}
     async with Emulator("--text-reply", "markdown", "--reply-s", str(seconds), "--speed", "1", "--chunk-ms", "20",
-                        "--net-jitter-ms", "30") as emulator:
+                        "--net-jitter-ms", "30", tap=True) as emulator:
         before = (await emulator.stats()).get("sessions", 0)
         app = TuiApp.voicelive(THIS_APP, emulator.endpoint, emulator.api_key)
         await app.start()
@@ -75,6 +80,7 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
                     gaps = gaps_in(recording.samples)
                     heard_s = heard_seconds(recording.samples)
                     failure = "" if heard_s >= 0.95 * seconds else f"only {heard_s:.1f} s of the reply was heard"
+                    sender = _sender(emulator)
         finally:
             text = await _quit_and_read_log(app)
             if match := APP_COUNTS.search(text):
@@ -83,8 +89,22 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
     values = [float(len(gaps))] if not failure else []
     return [summary("gaps_in_long_reply", values, "gaps heard", f"0 over a {seconds:.0f} s reply",
                     (len(gaps) == 0) if values else False, failures=[failure] if failure else None,
-                    subject="voicelive-tui", gap_ms=gaps[:20], app_counters=app_said,
+                    subject="voicelive-tui", gap_ms=gaps[:20], app_counters=app_said, **sender,
                     event="runs of exact zeros inside a noise reply, in the speaker's recording")]
+
+
+def _sender(emulator: Emulator) -> dict[str, Any]:
+    """The reply's deltas as they left the emulator: their spread around real time, and when they came later
+    than the app's default jitter target (80 ms) beyond the earliest: a gap there is the sender's."""
+    connection = emulator.tap.latest(DELTA) if emulator.tap is not None else None
+    if connection is None:
+        return {"sender": "not observed (the wire tap needs CAP_NET_RAW)"}
+    deltas = connection.appends(DELTA)
+    spread, late = spread_ms(deltas, SAMPLE_RATE)
+    beyond = deltas[late > 80.0, 0] - deltas[0, 0] if len(deltas) else np.zeros(0)
+    return {"sender_spread_ms": round(spread, 1),
+            "sender_late_beyond_80ms_at_s": [round(float(t), 2) for t in beyond[:10]],
+            "sender": "response.audio.delta frames timed by the kernel as they left the emulator"}
 
 
 def main() -> None:

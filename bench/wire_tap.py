@@ -7,7 +7,9 @@ This tap reads every TCP segment the loopback interface carries (an `AF_PACKET` 
 CAP_NET_RAW) with the kernel's timestamp. That is taken as the loopback device queues the segment for
 receipt, still inside the sending process's `send` (`netdev_tstamp_prequeue`), so the time does not depend
 on when anyone reads it. The tap rebuilds each client→server byte stream, skips the HTTP upgrade, and
-parses the WebSocket frames (masked; permessage-deflate inflated when negotiated).
+parses the WebSocket frames (masked; permessage-deflate inflated when negotiated). It reads the server's
+side too: when each `response.audio.delta` really left the emulator, so a gap in a long reply can be laid
+at the sender's door (its deltas strayed further from real time than the jitter buffer holds) or not.
 
 A frame is stamped with the segment that carried its last byte: that is when it had wholly left.
 """
@@ -31,13 +33,17 @@ PACKET_HOST = 0  # a socket bound to one protocol sees loopback segments as they
 SO_TIMESTAMPNS = 35
 _TIMESPEC = struct.Struct("qq")
 APPEND = "input_audio_buffer.append"
+DELTA = "response.audio.delta"
+AUDIO_FIELD = {APPEND: "audio", DELTA: "delta"}  # the frames that carry PCM16, and where
 
 
 @dataclass
 class Connection:
-    """One client connection: its frames as (kernel time on the monotonic clock, type, input samples after)."""
+    """One direction of one connection: its frames as (kernel time on the monotonic clock, type, audio samples
+    sent in this direction up to and including the frame)."""
 
-    port: int
+    port: int  # the client's
+    from_client: bool = True
     times: list[float] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
     samples_after: list[int] = field(default_factory=list)
@@ -49,10 +55,10 @@ class Connection:
     _inflater: zlib._Decompress | None = None
     _samples: int = 0
 
-    def appends(self) -> npt.NDArray[np.float64]:
-        """(n, 2): when each append left, and the input samples sent up to and including it (like the
-        emulator's `arrivals`)."""
-        rows = [(t, n) for t, kind, n in zip(self.times, self.types, self.samples_after, strict=True) if kind == APPEND]
+    def appends(self, kind: str = APPEND) -> npt.NDArray[np.float64]:
+        """(n, 2): when each `kind` frame left, and the audio samples sent up to and including it (for
+        appends, like the emulator's `arrivals`)."""
+        rows = [(t, n) for t, k, n in zip(self.times, self.types, self.samples_after, strict=True) if k == kind]
         return np.array(rows, dtype=np.float64).reshape(-1, 2)
 
     def segment(self, seq: int, flags: int, payload: bytes, at: float) -> None:
@@ -108,8 +114,8 @@ class Connection:
         except (ValueError, AttributeError):
             kind = "?"
             event = {}
-        if kind == APPEND:
-            self._samples += len(base64.b64decode(event.get("audio", ""))) // 2
+        if kind in AUDIO_FIELD:
+            self._samples += len(base64.b64decode(event.get(AUDIO_FIELD[kind], ""))) // 2
         self.times.append(at)
         self.types.append(kind)
         self.samples_after.append(self._samples)
@@ -153,12 +159,12 @@ def available() -> bool:
 
 
 class WireTap:
-    """Client→server frames to `port` on the loopback interface, per connection, while running."""
+    """Frames to and from the server at `port` on the loopback interface, per connection and direction."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.connections: list[Connection] = []  # in the order they connected
-        self._by_port: dict[int, Connection] = {}
+        self._by_port: dict[int, Connection] = {}  # by the client's port, negative for the server's side
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
         self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -196,20 +202,22 @@ class WireTap:
         ihl = (packet[0] & 0x0F) * 4
         total = struct.unpack_from(">H", packet, 2)[0]
         src_port, dst_port, seq = struct.unpack_from(">HHI", packet, ihl)
-        if dst_port != self.port:
+        if self.port not in (src_port, dst_port):
             return
+        from_client = dst_port == self.port
+        key = (src_port if from_client else -dst_port)
         offset = (packet[ihl + 12] >> 4) * 4
         flags = packet[ihl + 13]
         with self._lock:
-            connection = self._by_port.get(src_port)
+            connection = self._by_port.get(key)
             if connection is None or flags & 0x02:  # a new connection (a port may be used again)
-                connection = self._by_port[src_port] = Connection(src_port)
+                connection = self._by_port[key] = Connection(abs(key), from_client)
                 self.connections.append(connection)
             connection.segment(seq, flags, packet[ihl + offset : total], at)
 
     def latest(self, kind: str = APPEND) -> Connection | None:
-        """The most recent connection that sent a `kind` frame (a benchmark run's session), once what the
-        kernel had queued by now is read."""
+        """The most recent connection that sent a `kind` frame (a benchmark run's session; the server's side
+        for a server event), once what the kernel had queued by now is read."""
         self._drained.clear()
         self._drained.wait(1.0)
         with self._lock:
@@ -226,3 +234,15 @@ class WireTap:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def spread_ms(frames: npt.NDArray[np.float64], sample_rate: int) -> tuple[float, npt.NDArray[np.float64]]:
+    """How far audio frames strayed from real time as they left: each frame's departure minus when its first
+    sample is due (real time from the first frame), as (max − min) in ms, and each frame's lateness in ms
+    above the earliest one. A receiver's jitter buffer must hold at least the spread to play without a gap."""
+    if not len(frames):
+        return 0.0, np.zeros(0)
+    due = np.concatenate([[0.0], frames[:-1, 1]]) / sample_rate
+    late = (frames[:, 0] - frames[0, 0] - due) * 1000
+    late -= late.min()
+    return float(late.max()), late

@@ -69,3 +69,30 @@ async def test_tap_sees_no_other_port() -> None:
                 await ws.send(_append(BLOCK))
                 await asyncio.sleep(0.1)
             assert tap.latest() is None
+
+
+async def test_tap_times_the_servers_audio_and_its_spread_around_real_time() -> None:
+    """Deltas of 20 ms sent in real time, one of them 60 ms late: the spread the tap reports is that lateness."""
+    delta = json.dumps({"type": "response.audio.delta", "delta": base64.b64encode(bytes(960)).decode()})
+
+    async def handler(ws: websockets.ServerConnection) -> None:
+        start = asyncio.get_running_loop().time()
+        for index in range(20):
+            due = start + index * 0.02 + (0.06 if index == 10 else 0.0)
+            await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
+            await ws.send(delta)
+        await ws.wait_closed()
+
+    async with websockets.serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        with WireTap(port) as tap:
+            async with websockets.connect(f"ws://127.0.0.1:{port}", compression=None) as ws:
+                for _ in range(20):
+                    await asyncio.wait_for(ws.recv(), 5)
+            connection = tap.latest(wire_tap.DELTA)
+    assert connection is not None and not connection.from_client
+    deltas = connection.appends(wire_tap.DELTA)
+    assert deltas[:, 1].tolist() == [480 * (k + 1) for k in range(20)]
+    spread, late = wire_tap.spread_ms(deltas, 24000)
+    assert spread >= 55  # the one late delta (a busy machine may add, never take away)
+    assert int(np.argmax(late)) == 10
