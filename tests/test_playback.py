@@ -13,10 +13,10 @@ def ramp(n: int, start: int = 1) -> np.ndarray:
     return (np.arange(start, start + n) % 30000 + 1).astype(np.int16)
 
 
-def pull(buf: PlaybackBuffer, blocks: int = 1) -> np.ndarray:
+def pull(buf: PlaybackBuffer, blocks: int = 1, start_frames: int = 0) -> np.ndarray:
     out = np.empty(BLOCK_FRAMES * blocks, dtype=np.int16)
     for i in range(blocks):
-        buf.fill(out[i * BLOCK_FRAMES : (i + 1) * BLOCK_FRAMES])
+        buf.fill(out[i * BLOCK_FRAMES : (i + 1) * BLOCK_FRAMES], start_frames=start_frames)
     return out
 
 
@@ -35,13 +35,14 @@ def test_a_start_on_a_restarted_stream_waits_for_what_the_device_takes_at_once()
     """The device's queue comes out of this buffer in one go when a reply starts on a restarted stream:
     starting at the bare target would leave only target − queue to absorb jitter."""
     buf = PlaybackBuffer(jitter_ms=80)
-    buf.start_frames = ms_to_frames(40)
+    queue = ms_to_frames(40)
     buf.write("a", ramp(ms_to_frames(100)))
-    assert not buf.would_start(0.0)
-    assert not pull(buf).any()  # 100 ms < 80 + 40 ms: still silent
+    assert buf.would_start(0.0)  # without a restart, 80 ms is enough ...
+    assert not buf.would_start(0.0, queue)
+    assert not pull(buf, start_frames=queue).any()  # ... with one, 100 ms < 80 + 40 ms: still silent
     buf.write("a", ramp(ms_to_frames(20), start=ms_to_frames(100) + 1))
-    assert buf.would_start(0.0)
-    played = pull(buf, 2)
+    assert buf.would_start(0.0, queue)
+    played = pull(buf, 2, start_frames=queue)
     assert np.array_equal(played, ramp(len(played)))  # the queue's worth taken at once ...
     assert buf.buffered_ms == 80  # ... and the whole target is still here
 

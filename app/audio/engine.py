@@ -184,7 +184,6 @@ class AudioEngine:
         self._stopping = True
         self.playback.device_flush = False
         self.playback.on_flush = None
-        self.playback.start_frames = 0
         if self._pair is not None:  # the counters the callbacks kept, said once, off the audio thread
             log.info("audio stopped: %d output underruns (%d in the jitter buffer; target now %d ms), %d input "
                      "overflows, %d mic blocks gated, %d device drops, %d ducks (%d restored); callbacks at %s "
@@ -343,8 +342,8 @@ class AudioEngine:
                    and not self._drop_pending and self.playback.device_flush)
         # A reply that starts with a restart waits for what the restarted stream will take at once, too: its
         # queue must not come out of the jitter margin. Without a restart it waits for the target alone.
-        self.playback.start_frames = self._queue_frames if restart else 0
-        if restart and self.playback.would_start(now):
+        start_frames = self._queue_frames if restart else 0
+        if restart and self.playback.would_start(now, start_frames):
             # A reply starts while the device holds only silence: drop that silence so it starts now.
             self._drop_pending = True
             self._callback_dropped_at = now
@@ -357,7 +356,7 @@ class AudioEngine:
         block = self._out_block if pair.out_adapter is not None else out
         lead, self._lead_in = self._lead_in, 0
         block[:lead] = 0
-        real = self.playback.fill(block[lead:], None if dac is None else dac + lead / SAMPLE_RATE)
+        real = self.playback.fill(block[lead:], None if dac is None else dac + lead / SAMPLE_RATE, start_frames)
         self.ducker.apply(block, now)
         if pair.out_adapter is not None:
             pair.out_adapter.process(block, out)

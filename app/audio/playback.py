@@ -12,8 +12,9 @@ without it the next callback fades the old audio out over `fade_ms` and the devi
 Jitter: playback starts only when `jitter_frames` are buffered (or the reply is already complete), and
 re-arms after each underrun or flush, so network jitter becomes a fixed small delay instead of crackle.
 When a reply starts on a freshly restarted output stream (the engine drops the silence queued in the
-device so the reply is heard at once), the device takes its whole queue at once (`start_frames`, ~40 ms):
-those frames are then in the device, not in this buffer, so they are waited for on top of the target.
+device so the reply is heard at once), the device takes its whole queue at once (~40 ms, which the engine
+passes as `start_frames`): those frames are then in the device, not in this buffer, so they are waited for
+on top of the target.
 Without that, a reply started with only half its jitter margin left here: a 3-minute reply paced at real
 time with ±30 ms of network jitter had 2-3 audible gaps every 2 minutes, whatever the emulator's priority.
 Each underrun also raises the target by `GROW_MS` (up to `MAX_GROWTH_MS` above the setting): a network
@@ -75,7 +76,6 @@ class PlaybackBuffer:
         self.on_flush: Callable[[], None] | None = None  # called (outside the lock) after a flush request
         self.jitter_frames = ms_to_frames(jitter_ms)
         self.growth_frames = 0  # added to the target by underruns (see GROW_MS)
-        self.start_frames = 0  # what a (re)started output stream takes at once (its queue); set by the engine
         self.underruns = 0  # times a reply's audio ran out and more of it came later (a gap was heard)
         self.overflow_frames = 0
         self.flushes = 0
@@ -188,20 +188,23 @@ class PlaybackBuffer:
                 loop.call_soon_threadsafe(_resolve, future)
 
     # ------------------------------------------------------------------ reader side (audio callback)
-    def would_start(self, now: float) -> bool:
-        """The next `fill` would start playing after silence, and the device has played all real audio."""
+    def would_start(self, now: float, start_frames: int = 0) -> bool:
+        """The next `fill` (given the same `start_frames`) would start playing after silence, and the device
+        has played all real audio."""
         with self._lock:
             if self._primed or self._fade_left:
                 return False
-            if not self._ready(self._written - self._handed):
+            if not self._ready(self._written - self._handed, start_frames):
                 return False
             return self._timeline.position_at(now, self._handed) >= self._handed
 
-    def fill(self, out: npt.NDArray[np.int16], dac_time: float | None = None) -> int:
+    def fill(self, out: npt.NDArray[np.int16], dac_time: float | None = None, start_frames: int = 0) -> int:
         """Fill `out` (one callback block); returns frames of real audio written. Never blocks for long.
 
         `dac_time` is when the block's first frame reaches the DAC (monotonic); None when unknown, and
-        then the block counts as heard once handed.
+        then the block counts as heard once handed. `start_frames`: what the device would take at once if
+        a reply started in this block (its queue, on a stream restarted for the start), waited for on top
+        of the target; 0 when no restart would come first.
         """
         n = len(out)
         when = NO_TIMING if dac_time is None else dac_time
@@ -217,7 +220,7 @@ class PlaybackBuffer:
                 return count
             available = self._written - self._handed
             if not self._primed:
-                if self._ready(available):
+                if self._ready(available, start_frames):
                     self._primed = True
                 else:
                     out[:] = 0
@@ -233,9 +236,9 @@ class PlaybackBuffer:
                 self._ran_dry = self._open_item  # an underrun if more of it arrives (counted in `write`)
             return count
 
-    def _ready(self, available: int) -> bool:
+    def _ready(self, available: int, start_frames: int) -> bool:
         """Enough is buffered to start: the target and what the device will take at once, or the whole reply."""
-        target = self.jitter_frames + self.growth_frames + self.start_frames
+        target = self.jitter_frames + self.growth_frames + start_frames
         return available >= target or (available > 0 and self._open_item is None)
 
     def _copy_out(self, out: npt.NDArray[np.int16], position: int) -> None:
