@@ -118,12 +118,15 @@ async def cpu(runs: int, tmp: Path, window_s: float = 2.0) -> list[dict[str, Any
 async def startup(runs: int) -> list[dict[str, Any]]:
     """tmux asked to run it → its first screen in the pane, for the app and a minimal Textual app, interleaved."""
     ours, minimal = Runs(), Runs()
+    missed: list[str] = []  # what each run without a first screen left behind
     async with Emulator() as emulator:
         for _ in range(runs):
             app = TuiApp.voicelive(THIS_APP, emulator.endpoint, emulator.api_key)
             launched = await app.start()
             seen = await app.wait_for(APP_READY, timeout=30, every=0.005)
             ours.add(None if seen is None else (seen - launched) * 1000, "no first screen within 30 s")
+            if seen is None:
+                missed.append(await app.diagnose())
             await app.stop()
             plain = TuiApp([sys.executable, "-m", "bench.probe", "minimal"], env={"PYTHONPATH": str(ROOT)})
             launched = await plain.start()
@@ -131,7 +134,7 @@ async def startup(runs: int) -> list[dict[str, Any]]:
             minimal.add(None if seen is None else (seen - launched) * 1000, "no first screen within 30 s")
             await plain.stop(quit_key="ctrl+q")
     baseline = minimal.figure("startup_minimal_textual", "ms to first screen", subject="a minimal Textual app")
-    return [compare(ours.figure("startup", "ms to first screen", subject="voicelive-tui"), baseline,
+    return [compare(ours.figure("startup", "ms to first screen", subject="voicelive-tui", missed=missed), baseline,
                     "a minimal Textual app"), baseline]
 
 

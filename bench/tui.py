@@ -126,6 +126,19 @@ class TuiApp:
     async def screen(self) -> str:
         return await atmux("capture-pane", "-p", "-t", self.name)
 
+    async def diagnose(self) -> str:
+        """What a run that missed its screen left behind, for the figure's record: is the process there, the
+        pane's last lines, and the end of its log (when it has one)."""
+        pane = [line.rstrip() for line in (await self.screen()).splitlines() if line.strip()][-6:]
+        alive, tail = await asyncio.to_thread(self._process_and_log)
+        return (f"process {'running' if alive else 'gone'}; pane: {' | '.join(pane) or '(empty)'}; "
+                f"log: {' | '.join(tail) or '(none)'}")
+
+    def _process_and_log(self) -> tuple[bool, list[str]]:
+        log = Path(self.folder.name, "app.log")
+        tail = log.read_text(errors="replace").splitlines()[-4:] if log.exists() else []
+        return self.pid > 0 and Path(f"/proc/{self.pid}").exists(), tail
+
     async def wait_for(self, text: str, timeout: float = 30.0, every: float = 0.05) -> float | None:
         """Poll the screen until it shows `text`; the monotonic time it was seen, or None on timeout."""
         deadline = time.monotonic() + timeout
