@@ -15,6 +15,11 @@ CPython waits for), so memory held in cycles is still returned in a session that
 the time limit, 400 typed turns back to back held 100 MB more at their peak. A gap in the
 microphone's stream while nobody speaks costs nothing a listener hears; the stream itself is never lost
 (PortAudio and the sound server hold the blocks until the callback runs again).
+
+An overdue collection still waits while a reply is playing (`audible`), up to `max_defer_s` more: the
+speaker's device queue holds 40 ms, and a collection that holds the GIL longer than ~20 ms is an
+underrun the user hears (one in a 3-minute reply). It runs in the reply's first pause instead. Each
+collection is logged with how long it held the interpreter and why it ran, for anyone tracing a stall.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ import asyncio
 import contextlib
 import gc
 import importlib
+import logging
 import time
 from collections.abc import Callable
+
+log = logging.getLogger(__name__)
 
 WARM_IMPORTS = ("pygments.lexers.python", "numpy.ma")  # the first code block's lexer; numpy's lazy `ma`
 NEVER = 1_000_000  # generation-1 collections before an automatic full one: never, in practice
@@ -44,11 +52,14 @@ def freeze_startup_objects() -> None:
 
 
 class CollectionPacer:
-    def __init__(self, quiet: Callable[[], bool], *, every_s: float = 0.5, quiet_for_s: float = 1.0,
-                 min_gap_s: float = 20.0, max_gap_s: float = 120.0, max_young: int = 150,
+    def __init__(self, quiet: Callable[[], bool], *, audible: Callable[[], bool] = lambda: False,
+                 every_s: float = 0.5, quiet_for_s: float = 1.0, min_gap_s: float = 20.0, max_gap_s: float = 120.0,
+                 max_young: int = 150, max_defer_s: float = 600.0,
                  clock: Callable[[], float] = time.monotonic, collect: Callable[[], object] = gc.collect,
                  young: Callable[[], int] = lambda: gc.get_count()[2]) -> None:
         self.quiet = quiet
+        self.audible = audible  # a reply is playing: an overdue collection waits (up to max_defer_s)
+        self.max_defer_s = max_defer_s
         self.every_s = every_s
         self.quiet_for_s = quiet_for_s
         self.min_gap_s = min_gap_s
@@ -59,6 +70,8 @@ class CollectionPacer:
         self.collect = collect
         self.collections = 0  # full collections this pacer ran (forced ones included)
         self.forced = 0  # of those, ones run because max_gap_s passed without a quiet moment
+        self.deferred = 0  # checks at which an overdue collection waited for a reply to stop playing
+        self._overdue_since: float | None = None
         self._last = clock()
         self._quiet_since: float | None = None
         self._saved: tuple[int, int, int] | None = None
@@ -94,13 +107,27 @@ class CollectionPacer:
             self._quiet_since = now
         since = now - self._last
         settled = self._quiet_since is not None and now - self._quiet_since >= self.quiet_for_s
-        overdue = since >= self.max_gap_s or self.young() >= self.max_young
+        young = self.young()
+        overdue = since >= self.max_gap_s or young >= self.max_young
+        if not overdue:
+            self._overdue_since = None
+        elif self._overdue_since is None:
+            self._overdue_since = now
         if not (overdue or (since >= self.min_gap_s and settled)):
             return False
+        if not settled and self._overdue_since is not None and now - self._overdue_since < self.max_defer_s \
+                and self.audible():
+            self.deferred += 1
+            return False
         self.forced += not settled
+        started = time.perf_counter()
         self.collect()
+        held_ms = (time.perf_counter() - started) * 1000
         self.collections += 1
         self._last = self.clock()
+        self._overdue_since = None
+        why = "a quiet moment" if settled else f"overdue ({since:.0f} s, {young} young collections)"
+        log.info("full garbage collection: held the interpreter %.0f ms (%s)", held_ms, why)
         return True
 
     def _schedule(self) -> None:

@@ -70,7 +70,8 @@ class VoiceLiveApp(App[int]):
                                         conversation=Conversation(writer=transcript), muted=settings.audio.muted,
                                         tools=setup.tools, agent=settings.agent.enabled)
         self.control = SessionThread(self.session)
-        self.pacer = CollectionPacer(lambda: self.session.quiet)  # full collections in quiet moments only
+        # Full collections in quiet moments only, and never while a reply is heard unless long overdue.
+        self.pacer = CollectionPacer(lambda: self.session.quiet, audible=lambda: self.session.audible)
         self.hot_keys.bind(hot_interrupt_keys(settings.keys), self.control.interrupt)
         engine = services.engine
         self.audio = AudioController(engine, settings.audio, report=self._audio_report,

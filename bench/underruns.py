@@ -4,7 +4,8 @@ streams Markdown and the meters run, with the emulator's deltas 20 ms each and Â
 What counts is the recording, not the app's own counters: the reply is white noise that is never exactly
 zero, so every run of zero samples between its first and last sample at the speaker is a gap a listener
 heard (an underrun of the jitter buffer or of the device). The app's own count (the "audio stopped" line
-of its log) is printed beside, as a cross-check. So is the sender's part (`wire_tap`, where permitted):
+of its log) is printed beside, as a cross-check, with each gap's time on the log's clock and the log's
+full garbage collections (how long each held the interpreter). So is the sender's part (`wire_tap`, where permitted):
 how far the deltas strayed from real time as they left the emulator, beyond the Â±30 ms it injects on
 purpose (it is a Python process; its own stalls add to that), and when they strayed further than the
 app's jitter buffer holds.
@@ -18,6 +19,8 @@ import argparse
 import asyncio
 import json
 import re
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,7 @@ from bench.measure import summary
 from bench.procs import Emulator, above, new_session
 from bench.tui import THIS_APP, TuiApp, kill_server
 from bench.wire_tap import DELTA, spread_ms
-from tests.audio_harness import TimedRecorder, gaps_in
+from tests.audio_harness import TimedRecorder, gap_spans, gaps_in
 
 SPEAKER = "vspeaker.monitor"
 APP_COUNTS = re.compile(r"audio stopped: (\d+) output underruns \((\d+) in the jitter buffer; target now (\d+) ms\)")
@@ -55,6 +58,7 @@ async def _quit_and_read_log(app: TuiApp) -> str:
 
 async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
     gaps: list[float] = []
+    gap_clock: list[str] = []
     failure = ""
     app_said = "the app's log had no \"audio stopped\" line"
     sender: dict[str, Any] = {"sender": "not observed (the wire tap needs CAP_NET_RAW)"}
@@ -78,6 +82,7 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
                     failure = "the reply did not finish"
                 else:
                     gaps = gaps_in(recording.samples)
+                    gap_clock = _wall_clock([recording.time_of(first) for first, _ in gap_spans(recording.samples)])
                     heard_s = heard_seconds(recording.samples)
                     failure = "" if heard_s >= 0.95 * seconds else f"only {heard_s:.1f} s of the reply was heard"
                     sender = _sender(emulator)
@@ -86,11 +91,19 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
             if match := APP_COUNTS.search(text):
                 app_said = (f"{match.group(1)} device underruns, {match.group(2)} in the jitter buffer "
                             f"(its target grew to {match.group(3)} ms)")
+    collections = [line for line in text.splitlines() if "full garbage collection" in line]
     values = [float(len(gaps))] if not failure else []
     return [summary("gaps_in_long_reply", values, "gaps heard", f"0 over a {seconds:.0f} s reply",
                     (len(gaps) == 0) if values else False, failures=[failure] if failure else None,
-                    subject="voicelive-tui", gap_ms=gaps[:20], app_counters=app_said, **sender,
+                    subject="voicelive-tui", gap_ms=gaps[:20], gap_at=gap_clock[:20], app_counters=app_said,
+                    app_collections=collections[:20], **sender,
                     event="runs of exact zeros inside a noise reply, in the speaker's recording")]
+
+
+def _wall_clock(times: list[float]) -> list[str]:
+    """Monotonic times as the log's clock reads them (HH:MM:SS.mmm), to line gaps up with what it says."""
+    offset = time.time() - time.monotonic()
+    return [datetime.fromtimestamp(t + offset).strftime("%H:%M:%S.%f")[:-3] for t in times]
 
 
 def _sender(emulator: Emulator) -> dict[str, Any]:

@@ -201,12 +201,17 @@ def levels_db(samples: npt.NDArray[np.int16], window: int = 120) -> npt.NDArray[
 MIN_GAP_SAMPLES = SAMPLE_RATE // 1000  # 1 ms of exact zeros: noise at -20 dBFS never holds 0 that long
 
 
-def gaps_in(samples: npt.NDArray[np.int16]) -> list[float]:
-    """Lengths (ms) of the runs of exact zeros between the first and the last non-zero sample."""
+def gap_spans(samples: npt.NDArray[np.int16]) -> list[tuple[int, int]]:
+    """(first, end) sample indices of the runs of exact zeros between the first and the last non-zero sample."""
     loud = np.flatnonzero(samples)
     if len(loud) < 2:
         return []
     inner = samples[loud[0]: loud[-1] + 1] == 0
     edges = np.diff(np.concatenate([[0], inner.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [round(float(n) * 1000 / SAMPLE_RATE, 2) for n in ends - starts if n >= MIN_GAP_SAMPLES]
+    return [(int(loud[0] + a), int(loud[0] + b)) for a, b in zip(starts, ends, strict=True) if b - a >= MIN_GAP_SAMPLES]
+
+
+def gaps_in(samples: npt.NDArray[np.int16]) -> list[float]:
+    """Lengths (ms) of the runs of exact zeros between the first and the last non-zero sample."""
+    return [round(float(end - first) * 1000 / SAMPLE_RATE, 2) for first, end in gap_spans(samples)]

@@ -18,10 +18,12 @@ class Clock:
         return self.now
 
 
-def _pacer(quiet: list[bool], clock: Clock, runs: list[float], young: list[int] | None = None) -> CollectionPacer:
-    count = young or [0]
-    return CollectionPacer(lambda: quiet[0], clock=clock, collect=lambda: runs.append(clock.now),
-                           quiet_for_s=1.0, min_gap_s=20.0, max_gap_s=120.0, max_young=150, young=lambda: count[0])
+def _pacer(quiet: list[bool], clock: Clock, runs: list[float], young: list[int] | None = None,
+           audible: list[bool] | None = None) -> CollectionPacer:
+    count, playing = young or [0], audible or [False]
+    return CollectionPacer(lambda: quiet[0], audible=lambda: playing[0], clock=clock,
+                           collect=lambda: runs.append(clock.now), quiet_for_s=1.0, min_gap_s=20.0, max_gap_s=120.0,
+                           max_young=150, max_defer_s=600.0, young=lambda: count[0])
 
 
 def test_a_full_collection_waits_for_a_second_of_quiet_after_the_minimum_gap() -> None:
@@ -62,6 +64,28 @@ def test_a_session_that_makes_garbage_fast_is_collected_once_enough_young_collec
     assert not pacer.tick()
     young[0] = 150
     assert pacer.tick() and runs == [5.0] and pacer.forced == 1
+
+
+def test_an_overdue_collection_waits_while_a_reply_plays_and_runs_when_it_stops() -> None:
+    """A 3-minute reply: a collection forced at 120 s held the interpreter past the device's queue."""
+    clock, quiet, runs, playing = Clock(), [False], list[float](), [True]
+    pacer = _pacer(quiet, clock, runs, audible=playing)
+    for t in range(0, 2 * 180):  # the reply plays from 0 to 180 s: nothing, though overdue from 120 s
+        clock.now = t * 0.5
+        pacer.tick()
+    assert runs == [] and pacer.deferred > 0
+    playing[0] = False  # the reply ends; the turn is still busy (not quiet), but nothing is heard now
+    clock.now = 180.0
+    assert pacer.tick() and runs == [180.0] and pacer.forced == 1
+
+
+def test_a_reply_that_never_stops_defers_only_so_long() -> None:
+    clock, quiet, runs, playing = Clock(), [False], list[float](), [True]
+    pacer = _pacer(quiet, clock, runs, audible=playing)
+    for t in range(0, 2 * 800):
+        clock.now = t * 0.5
+        pacer.tick()
+    assert runs == [720.0]  # overdue at 120 s, deferred the 600 s most
 
 
 async def test_it_switches_the_automatic_full_collection_off_and_gives_it_back() -> None:

@@ -101,10 +101,14 @@ class ConversationTracker:
         return self._assistant_item
 
     @property
+    def audible(self) -> bool:
+        """Reply audio is playing at the speaker: a stall now is a gap the user hears."""
+        return self._audio is not None and self._audio.is_playing()
+
+    @property
     def busy(self) -> bool:
         """A reply is being generated or played, or the user is talking: not a moment to reconnect."""
-        playing = self._audio is not None and self._audio.is_playing()
-        return self._active_response is not None or self._user_speaking or playing
+        return self._active_response is not None or self._user_speaking or self.audible
 
     def expect_replay(self, count: int) -> None:
         self._replay_pending = count

@@ -181,6 +181,11 @@ class VoiceLiveSession:
         self.connection.reconnect_now()
 
     @property
+    def audible(self) -> bool:
+        """A reply is playing at the speaker (a full collection then would be heard as a gap)."""
+        return self.tracker.audible
+
+    @property
     def quiet(self) -> bool:
         """Nobody is talking and nothing is being generated or played: a pause costs nothing heard."""
         return not (self.tracker.busy or self._heard_speaking or self.push_to_talk.talking)
