@@ -17,9 +17,10 @@ microphone's stream while nobody speaks costs nothing a listener hears; the stre
 (PortAudio and the sound server hold the blocks until the callback runs again).
 
 An overdue collection still waits while a reply is playing (`audible`), up to `max_defer_s` more: the
-speaker's device queue holds 40 ms, and a collection that holds the GIL longer than ~20 ms is an
-underrun the user hears (one in a 3-minute reply). It runs in the reply's first pause instead. Each
-collection is logged with how long it held the interpreter and why it ran, for anyone tracing a stall.
+speaker's device queue holds 40 ms and the callback refills it 20 ms at a time, so a collection holding
+the GIL past ~20 ms can starve it, an underrun the user hears; in a 3-minute reply the forced ones held it
+38–61 ms. It runs in the reply's first pause instead. Each collection is logged with how long it held the
+interpreter and why it ran, for anyone tracing a stall.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ class CollectionPacer:
         self.collect = collect
         self.collections = 0  # full collections this pacer ran (forced ones included)
         self.forced = 0  # of those, ones run because max_gap_s passed without a quiet moment
-        self.deferred = 0  # checks at which an overdue collection waited for a reply to stop playing
+        self.deferred = 0  # overdue collections that waited for a reply to stop playing
         self._overdue_since: float | None = None
+        self._waiting_since: float | None = None  # an overdue collection has waited for a reply since then
         self._last = clock()
         self._quiet_since: float | None = None
         self._saved: tuple[int, int, int] | None = None
@@ -117,7 +119,9 @@ class CollectionPacer:
             return False
         if not settled and self._overdue_since is not None and now - self._overdue_since < self.max_defer_s \
                 and self.audible():
-            self.deferred += 1
+            if self._waiting_since is None:
+                self._waiting_since = now
+                self.deferred += 1
             return False
         self.forced += not settled
         started = time.perf_counter()
@@ -127,6 +131,9 @@ class CollectionPacer:
         self._last = self.clock()
         self._overdue_since = None
         why = "a quiet moment" if settled else f"overdue ({since:.0f} s, {young} young collections)"
+        if self._waiting_since is not None:
+            why += f"; waited {now - self._waiting_since:.0f} s for a reply to stop playing"
+            self._waiting_since = None
         log.info("full garbage collection: held the interpreter %.0f ms (%s)", held_ms, why)
         return True
 

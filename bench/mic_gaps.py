@@ -100,8 +100,6 @@ def _steady_max(arrivals: npt.NDArray[np.float64], created_at: float, until: flo
 def _add_gaps(figures: GapRuns, session: SessionRecord, until: float) -> None:
     created_at = session.created_at
     appends, observed = session.appends
-    figures.observed.add(observed)
-    figures.at_emulator.append(round(_steady_max(session.arrivals, created_at, until), 2))
     times = appends[appends[:, 0] <= until, 0]
     if len(times) < 10:
         figures.fail("fewer than 10 appends arrived")
@@ -113,6 +111,8 @@ def _add_gaps(figures: GapRuns, session: SessionRecord, until: float) -> None:
     if not len(steady):
         figures.fail("no appends after the connection's first second")
         return
+    figures.observed.add(observed)
+    figures.at_emulator.append(round(_steady_max(session.arrivals, created_at, until), 2))
     figures.longest.add(float(steady.max()))
     figures.p99.add(percentile([float(g) for g in steady], 99))
     figures.startup.add(float(early.max()) if len(early) else 0.0)

@@ -132,7 +132,7 @@ class Emulator:
 
     async def __aexit__(self, *exc: object) -> None:
         if self.tap is not None:
-            self.tap.close()
+            await asyncio.to_thread(self.tap.close)
         if self._proc is not None and self._proc.returncode is None:
             assert self._proc.stdin is not None
             self._proc.stdin.close()
@@ -174,10 +174,12 @@ class Emulator:
         await self.command({"dump": str(path)})
         sessions = load_dump(path)
         if self.tap is not None and sessions:  # the newest session is the newest connection that sent audio
-            newest, connection = sessions[-1], self.tap.latest()
-            left = connection.appends() if connection is not None else None
-            if left is not None and len(left) >= len(newest.arrivals):  # the tap may be ahead: still in flight
-                newest.departures = left[: len(newest.arrivals)]
+            newest, connection = sessions[-1], await asyncio.to_thread(self.tap.latest)
+            left = connection.appends() if connection is not None and connection.complete else None
+            count = len(newest.arrivals)
+            # The tap may be ahead (frames still in flight), never behind; and it must be the same audio.
+            if left is not None and len(left) >= count and np.array_equal(left[:count, 1], newest.arrivals[:, 1]):
+                newest.departures = left[:count]
         return sessions
 
 

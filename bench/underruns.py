@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.audio import SAMPLE_RATE
+from app.config import AudioSettings
 from bench.measure import summary
 from bench.procs import Emulator, above, new_session
 from bench.tui import THIS_APP, TuiApp, kill_server
@@ -35,6 +36,7 @@ from bench.wire_tap import DELTA, spread_ms
 from tests.audio_harness import TimedRecorder, gap_spans, gaps_in
 
 SPEAKER = "vspeaker.monitor"
+JITTER_MS = int(AudioSettings.model_fields["jitter_ms"].default)  # the app's default jitter target
 APP_COUNTS = re.compile(r"audio stopped: (\d+) output underruns \((\d+) in the jitter buffer; target now (\d+) ms\)")
 
 
@@ -85,7 +87,7 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
                     gap_clock = _wall_clock([recording.time_of(first) for first, _ in gap_spans(recording.samples)])
                     heard_s = heard_seconds(recording.samples)
                     failure = "" if heard_s >= 0.95 * seconds else f"only {heard_s:.1f} s of the reply was heard"
-                    sender = _sender(emulator)
+                    sender = await _sender(emulator)
         finally:
             text = await _quit_and_read_log(app)
             if match := APP_COUNTS.search(text):
@@ -106,17 +108,21 @@ def _wall_clock(times: list[float]) -> list[str]:
     return [datetime.fromtimestamp(t + offset).strftime("%H:%M:%S.%f")[:-3] for t in times]
 
 
-def _sender(emulator: Emulator) -> dict[str, Any]:
-    """The reply's deltas as they left the emulator: their spread around real time, and when they came later
-    than the app's default jitter target (80 ms) beyond the earliest: a gap there is the sender's."""
-    connection = emulator.tap.latest(DELTA) if emulator.tap is not None else None
-    if connection is None:
+async def _sender(emulator: Emulator) -> dict[str, Any]:
+    """The reply's deltas as they left the emulator (one reply on this connection): their spread around real
+    time, and when they came later than the default jitter target beyond the earliest: a gap there is the
+    sender's."""
+    if emulator.tap is None:
         return {"sender": "not observed (the wire tap needs CAP_NET_RAW)"}
-    deltas = connection.appends(DELTA)
+    connection = await asyncio.to_thread(emulator.tap.latest, DELTA)
+    sent = sum(kind == DELTA for _, kind, _ in (await emulator.dump())[-1].sent)
+    deltas = connection.appends(DELTA) if connection is not None and connection.complete else np.zeros((0, 2))
+    if len(deltas) != sent:
+        return {"sender": f"not observed (the tap saw {len(deltas)} of the {sent} deltas sent)"}
     spread, late = spread_ms(deltas, SAMPLE_RATE)
-    beyond = deltas[late > 80.0, 0] - deltas[0, 0] if len(deltas) else np.zeros(0)
+    beyond = deltas[late > JITTER_MS, 0] - deltas[0, 0] if len(deltas) else np.zeros(0)
     return {"sender_spread_ms": round(spread, 1),
-            "sender_late_beyond_80ms_at_s": [round(float(t), 2) for t in beyond[:10]],
+            f"sender_late_beyond_{JITTER_MS}ms_at_s": [round(float(t), 2) for t in beyond[:10]],
             "sender": "response.audio.delta frames timed by the kernel as they left the emulator"}
 
 

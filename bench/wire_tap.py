@@ -31,6 +31,7 @@ import numpy.typing as npt
 ETH_P_IP = 0x0800
 PACKET_HOST = 0  # a socket bound to one protocol sees loopback segments as they are received
 SO_TIMESTAMPNS = 35
+SO_RCVBUFFORCE = 33
 _TIMESPEC = struct.Struct("qq")
 APPEND = "input_audio_buffer.append"
 DELTA = "response.audio.delta"
@@ -44,33 +45,37 @@ class Connection:
 
     port: int  # the client's
     from_client: bool = True
-    times: list[float] = field(default_factory=list)
-    types: list[str] = field(default_factory=list)
-    samples_after: list[int] = field(default_factory=list)
+    frames: list[tuple[float, str, int]] = field(default_factory=list)  # one append each: safe to read while read
+    complete: bool = True  # False once a segment was missed (the kernel dropped one): the frames stop there
     _stream: bytearray = field(default_factory=bytearray)
     _stamps: list[tuple[int, float]] = field(default_factory=list)  # (stream offset of a segment's end, time)
     _next_seq: int | None = None
     _upgraded: bool = False
-    _deflate: bool = False
     _inflater: zlib._Decompress | None = None
     _samples: int = 0
+
+    def sent(self, kind: str) -> bool:
+        return any(k == kind for _, k, _ in list(self.frames))
 
     def appends(self, kind: str = APPEND) -> npt.NDArray[np.float64]:
         """(n, 2): when each `kind` frame left, and the audio samples sent up to and including it (for
         appends, like the emulator's `arrivals`)."""
-        rows = [(t, n) for t, k, n in zip(self.times, self.types, self.samples_after, strict=True) if k == kind]
+        rows = [(t, n) for t, k, n in list(self.frames) if k == kind]
         return np.array(rows, dtype=np.float64).reshape(-1, 2)
 
     def segment(self, seq: int, flags: int, payload: bytes, at: float) -> None:
         if flags & 0x02:  # SYN: the stream starts after it
             self._next_seq = (seq + 1) & 0xFFFFFFFF
             return
-        if self._next_seq is None or not payload:
+        if self._next_seq is None or not payload or not self.complete:
             return
-        skip = (self._next_seq - seq) & 0xFFFFFFFF
-        if skip >= len(payload):  # a retransmission of what was seen (loopback neither loses nor reorders)
+        behind = (self._next_seq - seq) & 0xFFFFFFFF  # how much of it was seen already (modulo 2**32)
+        if behind >= 1 << 31:  # it starts beyond what was seen: a segment went missing; stop here, say so
+            self.complete = False
             return
-        data = payload[skip:]
+        if behind >= len(payload):  # a retransmission of what was seen
+            return
+        data = payload[behind:]
         self._stream += data
         self._next_seq = (self._next_seq + len(data)) & 0xFFFFFFFF
         self._stamps.append((len(self._stream), at))
@@ -87,8 +92,6 @@ class Connection:
                 header_end = self._stream.find(b"\r\n\r\n", consumed)
                 if header_end < 0:
                     break
-                request = bytes(self._stream[consumed:header_end]).lower()
-                self._deflate = b"permessage-deflate" in request
                 consumed = header_end + 4
                 self._upgraded = True
                 continue
@@ -104,7 +107,7 @@ class Connection:
             self._stamps = [(offset - consumed, t) for offset, t in self._stamps if offset > consumed]
 
     def _text(self, payload: bytes, compressed: bool, at: float) -> None:
-        if compressed:
+        if compressed:  # RSV1: permessage-deflate (each message ends in a stripped sync flush)
             if self._inflater is None:
                 self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
             payload = self._inflater.decompress(payload + b"\x00\x00\xff\xff")
@@ -116,9 +119,7 @@ class Connection:
             event = {}
         if kind in AUDIO_FIELD:
             self._samples += len(base64.b64decode(event.get(AUDIO_FIELD[kind], ""))) // 2
-        self.times.append(at)
-        self.types.append(kind)
-        self.samples_after.append(self._samples)
+        self.frames.append((at, kind, self._samples))
 
 
 def _frame_at(stream: bytearray, start: int) -> tuple[int, int, bool, bytes] | None:
@@ -149,6 +150,17 @@ def _frame_at(stream: bytearray, start: int) -> tuple[int, int, bool, bytes] | N
     return at + length, first & 0x0F, bool(first & 0x40), payload
 
 
+def realtime_offset() -> float:
+    """CLOCK_REALTIME − CLOCK_MONOTONIC: the kernel stamps packets on the first, the benchmark times everything
+    on the second. Read between two monotonic readings, keeping the tightest pair (a preemption between
+    the two calls would shift every time by its length)."""
+    best = (float("inf"), 0.0)
+    for _ in range(50):
+        before, real, after = time.monotonic(), time.time(), time.monotonic()
+        best = min(best, (after - before, real - (before + after) / 2))
+    return best[1]
+
+
 def available() -> bool:
     """Whether this process may read the loopback interface's packets (root or CAP_NET_RAW)."""
     try:
@@ -166,12 +178,14 @@ class WireTap:
         self.connections: list[Connection] = []  # in the order they connected
         self._by_port: dict[int, Connection] = {}  # by the client's port, negative for the server's side
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+        try:  # past net.core.rmem_max (root may): a packet the kernel drops is a frame the tap never sees
+            self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
+        except OSError:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
         self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._sock.bind(("lo", 0))
         self._sock.settimeout(0.005)  # a wait this long means the kernel's queue is read to the end
-        # The kernel stamps with CLOCK_REALTIME; everything else in the benchmark is CLOCK_MONOTONIC.
-        self._offset = time.time() - time.monotonic()
+        self._offset = realtime_offset()
         self._lock = threading.Lock()
         self._stopped = False
         self._drained = threading.Event()
@@ -221,7 +235,7 @@ class WireTap:
         self._drained.clear()
         self._drained.wait(1.0)
         with self._lock:
-            return next((c for c in reversed(self.connections) if kind in c.types), None)
+            return next((c for c in reversed(self.connections) if c.sent(kind)), None)
 
     def close(self) -> None:
         """Stop once the kernel's queue is read to the end."""
