@@ -97,6 +97,23 @@ def test_unknown_and_disabled_tools_are_answered_at_once() -> None:
     assert "disabled" in _sent(disabled)[0]["item"]["output"]
 
 
+async def test_a_call_that_ends_before_its_item_is_done_stays_ended() -> None:
+    """The service sends `response.output_item.done` for the call's item after its arguments; a refused call
+    (at once) or a quick one (CI: 7 ms) has ended by then, and the late item must not start it over."""
+    dispatch = _dispatch()
+    item = {"id": "item_1", "type": "function_call", "name": "launch_rockets", "call_id": "call_1",
+            "arguments": "{}", "status": "completed"}
+    item_done: dict[str, Any] = {"type": "response.output_item.done", "response_id": "r1", "output_index": 0,
+                                 "item": item}
+    assert _states(_function_call(dispatch, "launch_rockets", "{}")) == ["failed"]
+    assert dispatch.handle(ev.parse_server_event(item_done)) == []
+    actions = _function_call(dispatch, "current_time", '{"timezone": "UTC"}', call_id="call_2")
+    run = next(a for a in actions if isinstance(a, Run))
+    assert _states(dispatch.finished(await dispatch.runner.run(run.name, run.arguments, call_id="call_2"))) == ["done"]
+    late = {**item_done, "item": {**item, "name": "current_time", "call_id": "call_2"}}
+    assert dispatch.handle(ev.parse_server_event(late)) == []
+
+
 def test_an_mcp_call_without_approval_is_shown_and_followed_up() -> None:
     dispatch = _dispatch()
     _feed(dispatch, "response.created", response={"id": "r1"})

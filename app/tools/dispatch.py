@@ -69,6 +69,7 @@ class Say:
 Action = Send | Run | Show | Ask | Withdraw | Say
 FINAL = ("done", "failed", "declined")
 LOST = "The connection was lost before this call finished."
+ENDED_KEPT = 256  # finished call ids remembered (a late item for one is not a new call)
 
 
 class ToolDispatch:
@@ -81,6 +82,10 @@ class ToolDispatch:
         self._started: dict[str, float] = {}  # MCP item id -> when its call began (for the duration)
         self._alias: dict[str, str] = {}  # an approved MCP call's item id -> its approval request's id
         self._response_of: dict[str, str] = {}  # MCP call item id -> the response that carries it
+        # Function calls that reached their final state. The service announces a call's item again when it is
+        # done (`response.output_item.done`), and a refused or quick call finishes before that: without this,
+        # the late item made it a new call, and its block went back from ✗ to "…" for good.
+        self._ended: dict[str, None] = {}
 
     # ------------------------------------------------------------------ what arrives
     def handle(self, event: ev.ServerEvent) -> list[Action]:
@@ -121,7 +126,8 @@ class ToolDispatch:
         except te.ItemError as exc:
             return [Say(f"The service sent a {exc}; it is ignored.", "warning")]
         response_id = event.response_id if isinstance(event, (ev.OutputItemAdded, ev.OutputItemDone)) else None
-        if isinstance(item, te.FunctionCallItem) and item.call_id not in self.states:
+        known = isinstance(item, te.FunctionCallItem) and (item.call_id in self.states or item.call_id in self._ended)
+        if isinstance(item, te.FunctionCallItem) and not known:
             self.states[item.call_id] = ToolCallState(item.call_id, item.name, item.arguments, item_id=item.id,
                                                       response_id=response_id)
             return [Show(self.states[item.call_id])]
@@ -196,6 +202,9 @@ class ToolDispatch:
         shown = self._show(result.call_id, state=state, result=result.output if result.ok else None,
                            error=result.error, duration_ms=result.duration_ms if ran else None)
         self.states.pop(result.call_id, None)
+        self._ended[result.call_id] = None
+        while len(self._ended) > ENDED_KEPT:
+            del self._ended[next(iter(self._ended))]
         return shown + [Send(e) for e in self.calls.call_finished(result)]
 
     def reset(self) -> list[Action]:
@@ -209,6 +218,7 @@ class ToolDispatch:
         self._alias.clear()
         self._response_of.clear()
         self.states.clear()
+        self._ended.clear()
         self.calls.reset()
         return withdrawn
 
