@@ -27,8 +27,8 @@ def test_waits_for_the_jitter_target_then_plays_bit_exact() -> None:
     assert not pull(buf).any()  # 60 ms < 80 ms jitter: still silent
     more = ramp(ms_to_frames(100), start=len(audio) + 1)
     buf.write("a", more)
-    played = pull(buf, 8)
-    assert np.array_equal(played, np.concatenate([audio, more]))
+    played = pull(buf, 7)  # down to 20 ms left (below that, mid-reply, a block would be slowed)
+    assert np.array_equal(played, np.concatenate([audio, more])[: 7 * BLOCK_FRAMES])
 
 
 def test_a_start_on_a_restarted_stream_waits_for_what_the_device_takes_at_once() -> None:
@@ -206,3 +206,28 @@ def test_resample_keeps_duration_and_a_tone() -> None:
     assert len(out) == 24000
     spectrum = np.abs(np.fft.rfft(out))
     assert abs(int(np.argmax(spectrum)) - 440) <= 1
+
+
+def test_a_reply_running_low_plays_a_block_one_frame_slower() -> None:
+    """The device's clock outpacing the sender's drains the margin; mid-reply, below half the target, a
+    block is made from one frame fewer (and a smooth signal stays smooth)."""
+    buf = PlaybackBuffer(jitter_ms=80)
+    audio = ramp(ms_to_frames(80))
+    buf.write("a", audio)
+    played = pull(buf, 3)  # 80 ms buffered: it starts; 60, 40, then 20 ms left: not below half the target yet
+    assert np.array_equal(played, audio[: 3 * BLOCK_FRAMES]) and buf.stretched_blocks == 0
+    fourth = pull(buf)  # 20 ms left, below 40: slowed
+    assert buf.stretched_blocks == 1
+    source = audio[3 * BLOCK_FRAMES : 4 * BLOCK_FRAMES - 1]
+    assert fourth[0] == source[0] and fourth[-1] == source[-1]  # 480 frames from 479, ends kept ...
+    assert np.abs(np.diff(fourth.astype(np.int32))).max() <= 1  # ... and a ramp stays a ramp
+    buf.write("a", ramp(BLOCK_FRAMES, start=int(audio[-1]) + 1))
+    assert pull(buf)[0] == audio[-1]  # the frame it saved plays next: nothing skipped
+
+
+def test_a_complete_reply_is_never_slowed() -> None:
+    buf = PlaybackBuffer(jitter_ms=80)
+    buf.write("a", ramp(ms_to_frames(100)))
+    buf.end_item("a")
+    pull(buf, 5)
+    assert buf.stretched_blocks == 0

@@ -186,10 +186,11 @@ class AudioEngine:
         self.playback.on_flush = None
         if self._pair is not None:  # the counters the callbacks kept, said once, off the audio thread
             log.info("audio stopped: %d output underruns (%d in the jitter buffer; target now %d ms), %d input "
-                     "overflows, %d mic blocks gated, %d device drops, %d ducks (%d restored); callbacks at %s "
-                     "priority", self.output_underflows, self.playback.underruns, self.playback.target_ms,
-                     self.input_overflows, self.gated_blocks, self.playback.device_drops, self.ducker.ducks,
-                     self.ducker.restores, "real-time" if any(self.realtime.values()) else "normal")
+                     "overflows, %d mic blocks gated, %d device drops, %d ducks (%d restored), %d blocks played "
+                     "1 frame slower for the device's clock; callbacks at %s priority", self.output_underflows,
+                     self.playback.underruns, self.playback.target_ms, self.input_overflows, self.gated_blocks,
+                     self.playback.device_drops, self.ducker.ducks, self.ducker.restores,
+                     self.playback.stretched_blocks, "real-time" if any(self.realtime.values()) else "normal")
         if self._source is not None:
             self._source.stop()
             self._source = None

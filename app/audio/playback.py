@@ -35,12 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from app.audio import SAMPLE_RATE, frames_to_ms, ms_to_frames
+from app.audio import BLOCK_FRAMES, SAMPLE_RATE, frames_to_ms, ms_to_frames
+from app.audio.stretch import BlockStretcher
 from app.audio.timeline import NO_TIMING, PlayedTimeline
 
 GROW_MS = 20  # the jitter target grows by this much after each underrun ...
 MAX_GROWTH_MS = 80  # ... up to this much above the setting ...
 DECAY_MS = 5  # ... and shrinks by this much with each reply that had none
+LOW_WATER = 0.5  # below this share of the jitter target, mid-reply, a block plays one frame slower (`stretch`)
 
 
 @dataclass
@@ -59,6 +61,9 @@ class PlaybackBuffer:
         self._ring = np.zeros(int(capacity_s * SAMPLE_RATE), dtype=np.int16)
         self._fade = np.linspace(1.0, 0.0, ms_to_frames(fade_ms), dtype=np.float32)
         self._scratch = np.zeros(len(self._fade), dtype=np.float32)
+        self._stretcher = BlockStretcher(BLOCK_FRAMES)
+        self._stretch_source = np.zeros(BLOCK_FRAMES - 1, dtype=np.int16)
+        self.stretched_blocks = 0  # blocks played one frame slower to make up for the device's clock
         self._lock = threading.Lock()
         self._timeline = PlayedTimeline()
         self._written = 0
@@ -226,6 +231,15 @@ class PlaybackBuffer:
                     out[:] = 0
                     self._timeline.record(when, self._handed, 0)
                     return 0
+            if (n == BLOCK_FRAMES and self._open_item is not None and n <= available
+                    and available < LOW_WATER * (self.jitter_frames + self.growth_frames)):
+                # Running low mid-reply: the device's clock is outpacing the sender's; play it 1 frame slower.
+                self._copy_out(self._stretch_source, self._handed)
+                self._stretcher.stretch(self._stretch_source, out)
+                self._timeline.record(when, self._handed, n - 1)
+                self._handed += n - 1
+                self.stretched_blocks += 1
+                return n
             count = min(available, n)
             self._copy_out(out[:count], self._handed)
             out[count:] = 0
