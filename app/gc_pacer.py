@@ -72,7 +72,6 @@ class CollectionPacer:
         self.collections = 0  # full collections this pacer ran (forced ones included)
         self.forced = 0  # of those, ones run because max_gap_s passed without a quiet moment
         self.deferred = 0  # overdue collections that waited for a reply to stop playing
-        self._overdue_since: float | None = None
         self._waiting_since: float | None = None  # an overdue collection has waited for a reply since then
         self._last = clock()
         self._quiet_since: float | None = None
@@ -111,25 +110,20 @@ class CollectionPacer:
         settled = self._quiet_since is not None and now - self._quiet_since >= self.quiet_for_s
         young = self.young()
         overdue = since >= self.max_gap_s or young >= self.max_young
-        if not overdue:
-            self._overdue_since = None
-        elif self._overdue_since is None:
-            self._overdue_since = now
         if not (overdue or (since >= self.min_gap_s and settled)):
             return False
-        if not settled and self._overdue_since is not None and now - self._overdue_since < self.max_defer_s \
-                and self.audible():
+        if not settled and self.audible():  # overdue, but a reply is playing: wait, up to max_defer_s
             if self._waiting_since is None:
                 self._waiting_since = now
                 self.deferred += 1
-            return False
+            if now - self._waiting_since < self.max_defer_s:
+                return False
         self.forced += not settled
         started = time.perf_counter()
         self.collect()
         held_ms = (time.perf_counter() - started) * 1000
         self.collections += 1
         self._last = self.clock()
-        self._overdue_since = None
         why = "a quiet moment" if settled else f"overdue ({since:.0f} s, {young} young collections)"
         if self._waiting_since is not None:
             why += f"; waited {now - self._waiting_since:.0f} s for a reply to stop playing"

@@ -22,7 +22,6 @@ class BlockStretcher:
     """`frames` output frames from `frames - 1` input frames."""
 
     def __init__(self, frames: int) -> None:
-        self.frames = frames
         position = np.arange(frames, dtype=np.float64) * (frames - 2) / (frames - 1)  # 0 … frames-2
         self._left = np.floor(position).astype(np.intp)
         self._right = np.minimum(self._left + 1, frames - 2)
