@@ -38,6 +38,7 @@ from tests.audio_harness import TimedRecorder, gap_spans, gaps_in
 SPEAKER = "vspeaker.monitor"
 JITTER_MS = int(AudioSettings.model_fields["jitter_ms"].default)  # the app's default jitter target
 APP_COUNTS = re.compile(r"audio stopped: (\d+) output underruns \((\d+) in the jitter buffer; target now (\d+) ms\)")
+STRETCHED = re.compile(r"(\d+) blocks played 1 frame slower")
 
 
 def _read(path: Path) -> str:
@@ -93,6 +94,8 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
             if match := APP_COUNTS.search(text):
                 app_said = (f"{match.group(1)} device underruns, {match.group(2)} in the jitter buffer "
                             f"(its target grew to {match.group(3)} ms)")
+            if stretched := STRETCHED.search(text):
+                app_said += f", {stretched.group(1)} blocks played 1 frame slower for the speaker's clock"
     collections = [line for line in text.splitlines() if "full garbage collection" in line]
     values = [float(len(gaps))] if not failure else []
     return [summary("gaps_in_long_reply", values, "gaps heard", f"0 over a {seconds:.0f} s reply",
