@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.audio import BLOCK_FRAMES, ms_to_frames
-from app.audio.playback import PlaybackBuffer
+from app.audio.playback import DRIFT_AFTER_MS, PlaybackBuffer
 from app.audio.wav import resample
 
 
@@ -27,7 +27,7 @@ def test_waits_for_the_jitter_target_then_plays_bit_exact() -> None:
     assert not pull(buf).any()  # 60 ms < 80 ms jitter: still silent
     more = ramp(ms_to_frames(100), start=len(audio) + 1)
     buf.write("a", more)
-    played = pull(buf, 7)  # down to 20 ms left (below that, mid-reply, a block would be slowed)
+    played = pull(buf, 7)  # down to 20 ms left, and unchanged (a reply this young is never slowed)
     assert np.array_equal(played, np.concatenate([audio, more])[: 7 * BLOCK_FRAMES])
 
 
@@ -208,21 +208,31 @@ def test_resample_keeps_duration_and_a_tone() -> None:
     assert abs(int(np.argmax(spectrum)) - 440) <= 1
 
 
-def test_a_reply_running_low_plays_a_block_one_frame_slower() -> None:
-    """The device's clock outpacing the sender's drains the margin; mid-reply, below half the target, a
-    block is made from one frame fewer (and a smooth signal stays smooth)."""
+def test_a_long_reply_running_low_plays_a_block_one_frame_slower() -> None:
+    """The device's clock outpacing the sender's drains the margin over minutes. Once a reply has played
+    long enough for drift to matter, a block below the jitter target is made from one frame fewer (and a
+    smooth signal stays smooth); before that, a reply held just below its target plays bit-exact."""
     buf = PlaybackBuffer(jitter_ms=80)
-    audio = ramp(ms_to_frames(80))
-    buf.write("a", audio)
-    played = pull(buf, 3)  # 80 ms buffered: it starts; 60, 40, then 20 ms left: not below half the target yet
-    assert np.array_equal(played, audio[: 3 * BLOCK_FRAMES]) and buf.stretched_blocks == 0
-    fourth = pull(buf)  # 20 ms left, below 40: slowed
+    audio = ramp(ms_to_frames(DRIFT_AFTER_MS + 200), start=10_000)
+    step = BLOCK_FRAMES
+    buf.write("a", audio[: 4 * step])  # 80 ms: it starts
+    written, handed = 4 * step, 0
+    while handed < ms_to_frames(DRIFT_AFTER_MS):  # 40 ms pulled before each write: every other at 60 ms
+        played = pull(buf)
+        assert np.array_equal(played, audio[handed : handed + step]), f"changed at {handed} frames"
+        handed += step
+        if handed % (2 * step) == 0:
+            buf.write("a", audio[written : written + 2 * step])
+            written += 2 * step
+    assert buf.stretched_blocks == 0
+    assert np.array_equal(pull(buf), audio[handed : handed + step])  # at the target: full speed
+    handed += step
+    slowed = pull(buf)  # 5 s played and below the target: slowed
     assert buf.stretched_blocks == 1
-    source = audio[3 * BLOCK_FRAMES : 4 * BLOCK_FRAMES - 1]
-    assert fourth[0] == source[0] and fourth[-1] == source[-1]  # 480 frames from 479, ends kept ...
-    assert np.abs(np.diff(fourth.astype(np.int32))).max() <= 1  # ... and a ramp stays a ramp
-    buf.write("a", ramp(BLOCK_FRAMES, start=int(audio[-1]) + 1))
-    assert pull(buf)[0] == audio[-1]  # the frame it saved plays next: nothing skipped
+    source = audio[handed : handed + step - 1]
+    assert slowed[0] == source[0] and slowed[-1] == source[-1]  # 480 frames from 479, ends kept ...
+    assert np.abs(np.diff(slowed.astype(np.int32))).max() <= 1  # ... and a ramp stays a ramp
+    assert pull(buf)[0] == audio[handed + step - 1]  # the frame it saved plays next: nothing skipped
 
 
 def test_a_complete_reply_is_never_slowed() -> None:

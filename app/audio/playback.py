@@ -42,7 +42,7 @@ from app.audio.timeline import NO_TIMING, PlayedTimeline
 GROW_MS = 20  # the jitter target grows by this much after each underrun ...
 MAX_GROWTH_MS = 80  # ... up to this much above the setting ...
 DECAY_MS = 5  # ... and shrinks by this much with each reply that had none
-LOW_WATER = 0.5  # below this share of the jitter target, mid-reply, a block plays one frame slower (`stretch`)
+DRIFT_AFTER_MS = 5000  # once this much of a reply has played, below the jitter target a block plays 1 frame slower
 
 
 @dataclass
@@ -64,6 +64,7 @@ class PlaybackBuffer:
         self._stretcher = BlockStretcher(BLOCK_FRAMES)
         self._stretch_source = np.zeros(BLOCK_FRAMES - 1, dtype=np.int16)
         self.stretched_blocks = 0  # blocks played one frame slower to make up for the device's clock
+        self._drift_after = ms_to_frames(DRIFT_AFTER_MS)
         self._lock = threading.Lock()
         self._timeline = PlayedTimeline()
         self._written = 0
@@ -232,7 +233,8 @@ class PlaybackBuffer:
                     self._timeline.record(when, self._handed, 0)
                     return 0
             if (n == BLOCK_FRAMES and self._open_item is not None and n <= available
-                    and available < LOW_WATER * (self.jitter_frames + self.growth_frames)):
+                    and available < self.jitter_frames + self.growth_frames
+                    and self._handed - self._segments[-1].start >= self._drift_after):
                 # Running low mid-reply: the device's clock is outpacing the sender's; play it 1 frame slower.
                 self._copy_out(self._stretch_source, self._handed)
                 self._stretcher.stretch(self._stretch_source, out)
