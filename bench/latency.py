@@ -73,12 +73,13 @@ async def first_audio(emulator: Emulator, say: Say, runs: int, reply_s: float = 
     finished: list[bool] = []
     for run in range(runs):
         speed, chunk = PACING[run % len(PACING)]
-        await emulator.set(speed=speed, chunk_ms=chunk)
+        await emulator.set(speed=speed, chunk_ms=chunk, jitter_seed=run)  # run N: the same jitter for both
         before = (await emulator.stats())["replies_done"]
         await say(f"first audio, run {run}")
         finished.append(await _wait_reply(emulator, before))
         await asyncio.sleep(reply_s + 0.4)  # what is still buffered plays out before the next run
     recording = recorder.stop()
+    await emulator.set(jitter_seed=None)
     session = (await emulator.dump())[-1]
     result = Runs()
     replies = iter(session.replies[started:])

@@ -79,6 +79,16 @@ def ratio(ours: dict[str, Any], theirs: dict[str, Any]) -> float | None:
     return round(float(ours["median"]) / float(theirs["median"]), 2)
 
 
+def paired(ours: Runs, theirs: Runs) -> dict[str, Any] | None:
+    """Run by run differences (ours − theirs) where run N of both had the same conditions: their median, and
+    how many runs each way. None unless every run of both was measured (a failed run would shift the pairs)."""
+    if ours.failures or theirs.failures or not ours.values or len(ours.values) != len(theirs.values):
+        return None
+    differences = [a - b for a, b in zip(ours.values, theirs.values, strict=True)]
+    return {"median": round(statistics.median(differences), 2), "values": [round(d, 2) for d in differences],
+            "ours_later": sum(d > 0 for d in differences), "ours_earlier": sum(d < 0 for d in differences)}
+
+
 def compare(ours: dict[str, Any], baseline: dict[str, Any], label: str) -> dict[str, Any]:
     """Attach a baseline measured in the same run to a figure: its median and the ratio of medians."""
     ours["baseline"] = {"subject": label, "median": baseline.get("median"), "p95": baseline.get("p95"),

@@ -68,6 +68,8 @@ def _row(result: dict[str, Any]) -> str:
     if baseline:
         ratio = f" (×{baseline['ratio']:g})" if baseline.get("ratio") is not None else ""
         beside = f"{baseline['subject']}: {_value(baseline.get('median'), unit)}{ratio}"
+        if pairs := result.get("paired_difference_ms"):  # run N of both had the same conditions
+            beside += f"; run by run ours − theirs: median {pairs['median']:+.1f} ms"
     met = {True: "yes", False: "**no**", None: "—"}[result.get("goal_met")]
     goal = _cell(result.get("goal") or "—")
     runs = f"{result['runs']} ({result.get('failed_runs', 0)})"

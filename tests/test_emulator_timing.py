@@ -92,6 +92,23 @@ async def test_network_jitter_moves_deltas_in_time_but_never_reorders_them() -> 
     assert np.mean(gaps[30]) > 25  # ...around the same 40 ms pace
 
 
+async def test_a_jitter_seed_gives_every_reply_the_same_offsets() -> None:
+    """Paired benchmark runs: the app and the baseline client each get the same jitter for run N."""
+
+    async def departures(seed: int) -> list[float]:
+        options = EmulatorOptions(speed=1.0, chunk_ms=40, net_jitter_ms=30, jitter_seed=seed)
+        async with EmulatorServer(options=options) as server, RawClient(server) as c:
+            await c.send({"type": "response.create"})
+            times: list[float] = []
+            while (await c.until("response.audio.delta", "response.done"))["type"] != "response.done":
+                times.append(time.monotonic())
+        return [(b - a) * 1000 for a, b in itertools.pairwise(times)]
+
+    first, again, other = await departures(7), await departures(7), await departures(8)
+    assert np.median(np.abs(np.subtract(first, again))) < 5, (first, again)  # the loop's own noise
+    assert np.median(np.abs(np.subtract(first, other))) > 5, (first, other)  # ±30 ms apart
+
+
 async def test_speed_and_chunking_can_change_while_connected(emulator: EmulatorServer) -> None:
     async with RawClient(emulator) as c:
         emulator.options.chunk_ms = 25

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 class Pacer:
     """Sends audio on a clock at `speed`× real time (no drift from send times), each delta up to
-    ± `net_jitter_ms` off its slot, never before the one it follows."""
+    ± `net_jitter_ms` off its slot, never before the one it follows; with `jitter_seed`, the same offsets
+    for every reply."""
 
     def __init__(self, options: EmulatorOptions) -> None:
         self.options = options
@@ -32,7 +33,7 @@ class Pacer:
         self._start = self._loop.time()
         self._audio_s = 0.0  # audio already sent, in seconds
         self._last_due = self._start
-        self._rng = random.Random()
+        self._rng = random.Random(options.jitter_seed)  # None: a fresh sequence each reply
 
     async def until_due(self) -> None:
         due = self._start + self._audio_s / max(self.options.speed, 0.01)

@@ -13,6 +13,7 @@ class EmulatorOptions:
     chunk_ms: int = 40  # audio per response.audio.delta
     vad_delay_ms: int = 0  # speech_started/stopped are reported this much input audio after their cause
     net_jitter_ms: float = 0.0  # each audio delta leaves up to ± this much off its pace (order kept)
+    jitter_seed: int | None = None  # set: every reply's jitter is the same sequence (paired benchmark runs)
     semantic_eou: bool = False  # end_of_utterance_detection waits its timeout longer after a rising pitch
     session_cap_s: float = 3600.0  # the service closes every session after 60 minutes
     accept_any_token: bool = False  # accept any non-empty bearer token (tests of Entra paths opt in)
