@@ -71,15 +71,17 @@ async def first_audio(emulator: Emulator, say: Say, runs: int, reply_s: float = 
     await recorder.wait_started()
     started = len((await emulator.dump())[-1].replies)
     finished: list[bool] = []
-    for run in range(runs):
-        speed, chunk = PACING[run % len(PACING)]
-        await emulator.set(speed=speed, chunk_ms=chunk, jitter_seed=run)  # run N: the same jitter for both
-        before = (await emulator.stats())["replies_done"]
-        await say(f"first audio, run {run}")
-        finished.append(await _wait_reply(emulator, before))
-        await asyncio.sleep(reply_s + 0.4)  # what is still buffered plays out before the next run
+    try:
+        for run in range(runs):
+            speed, chunk = PACING[run % len(PACING)]
+            await emulator.set(speed=speed, chunk_ms=chunk, jitter_seed=run)  # run N: the same jitter for both
+            before = (await emulator.stats())["replies_done"]
+            await say(f"first audio, run {run}")
+            finished.append(await _wait_reply(emulator, before))
+            await asyncio.sleep(reply_s + 0.4)  # what is still buffered plays out before the next run
+    finally:
+        await emulator.set(jitter_seed=None)  # the other figures keep a fresh jitter per reply
     recording = recorder.stop()
-    await emulator.set(jitter_seed=None)
     session = (await emulator.dump())[-1]
     result = Runs()
     replies = iter(session.replies[started:])

@@ -91,11 +91,12 @@ async def long_reply(seconds: float = 180.0) -> list[dict[str, Any]]:
                     sender = await _sender(emulator)
         finally:
             text = await _quit_and_read_log(app)
-            if match := APP_COUNTS.search(text):
-                app_said = (f"{match.group(1)} device underruns, {match.group(2)} in the jitter buffer "
-                            f"(its target grew to {match.group(3)} ms)")
-            if stretched := STRETCHED.search(text):
-                app_said += f", {stretched.group(1)} blocks played 1 frame slower for the speaker's clock"
+            if counts := APP_COUNTS.findall(text):  # the last close's (the counters only grow)
+                underruns, in_buffer, target = counts[-1]
+                app_said = (f"{underruns} device underruns, {in_buffer} in the jitter buffer "
+                            f"(its target grew to {target} ms)")
+            if stretched := STRETCHED.findall(text):
+                app_said += f", {stretched[-1]} blocks played 1 frame slower for the speaker's clock"
     collections = [line for line in text.splitlines() if "full garbage collection" in line]
     values = [float(len(gaps))] if not failure else []
     return [summary("gaps_in_long_reply", values, "gaps heard", f"0 over a {seconds:.0f} s reply",

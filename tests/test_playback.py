@@ -237,7 +237,22 @@ def test_a_long_reply_running_low_plays_a_block_one_frame_slower() -> None:
 
 def test_a_complete_reply_is_never_slowed() -> None:
     buf = PlaybackBuffer(jitter_ms=80)
-    buf.write("a", ramp(ms_to_frames(100)))
+    audio = ramp(ms_to_frames(DRIFT_AFTER_MS + 300), start=10_000)
+    buf.write("a", audio)
+    buf.end_item("a")  # all of it arrived: its last 80 ms play below the target, unchanged
+    blocks = len(audio) // BLOCK_FRAMES
+    assert np.array_equal(pull(buf, blocks), audio[: blocks * BLOCK_FRAMES])
+    assert buf.stretched_blocks == 0
+
+
+def test_each_reply_counts_its_own_five_seconds() -> None:
+    """A long reply followed by a short one: the short one, below its target, plays unchanged."""
+    buf = PlaybackBuffer(jitter_ms=80)
+    first = ramp(ms_to_frames(DRIFT_AFTER_MS + 100), start=10_000)
+    buf.write("a", first)
     buf.end_item("a")
-    pull(buf, 5)
+    second = ramp(ms_to_frames(100), start=1)
+    buf.write("b", second)  # open, and 100 ms: below the target once 40 ms of it have played
+    played = pull(buf, (len(first) + len(second)) // BLOCK_FRAMES - 1)
+    assert np.array_equal(played, np.concatenate([first, second])[: len(played)])
     assert buf.stretched_blocks == 0
