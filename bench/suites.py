@@ -108,13 +108,17 @@ async def run_latency(runs: int, tmp: Path) -> list[dict[str, Any]]:
         mine, other = ours[name], client[name]["median"]
         return None if other is None else mine.at_most(float(other) + margin, "median")
 
+    # Run N of both had the same pacing and jitter, which move first audio by ~90 ms between runs: the
+    # median of the run-by-run differences measures the app against the client; the difference of the two
+    # medians mostly measures which runs landed in the middle (kept beside in the table).
+    pairs = paired(ours["first_audio"], theirs["first_audio"])
     first = ours["first_audio"].figure(
-        "first_audio", "ms", "≤ UI-less client + 10 ms (median)", within("first_audio", 10), subject=APP, **beside,
+        "first_audio", "ms", "≤ UI-less client + 10 ms (median of run-by-run differences)",
+        within("first_audio", 10) if pairs is None else pairs["median"] <= 10, subject=APP, **beside,
         clipped_starts=ours["first_audio"].clipped, pacing="20-40 ms deltas at 1-4x real time, ±30 ms jitter "
         "(run N: the same pacing and jitter for the app and the client), 80 ms jitter buffer",
         event="first response.audio.delta leaves the emulator → its first sample at the speaker",
-        client_values=theirs["first_audio"].values,
-        paired_difference_ms=paired(ours["first_audio"], theirs["first_audio"]))
+        client_values=theirs["first_audio"].values, paired_difference_ms=pairs)
     wire = ours["mic_to_wire"].figure(
         "mic_to_wire", "ms", "≤ UI-less client + 10 ms (median)", within("mic_to_wire", 10), subject=APP, **beside,
         event="speech handed to PortAudio on the mic's sink → the append carrying it leaves the client",
