@@ -10,7 +10,7 @@ target, `fill` plays a 20 ms block from 19.96 ms of audio (480 frames from 479, 
 slower, 3.6 cents of pitch for that block, which nobody hears, and a margin of 1 frame regained per block.
 The first version waited for half the target, and the buffer stayed down there: a reply whose deltas strayed
 63 ms from real time had a 47 ms gap 134 s in. At the full target the margin is kept: three 3-minute replies
-since had no gap (their deltas strayed 63-85 ms; 900-2400 of their 9000 blocks were slowed). The cost is
+since had no gap (their deltas strayed 63-85 ms; 900-2600 of their 9000 blocks were slowed). The cost is
 some tens of ms more delay mid-reply, which nobody hears either.
 
 Runs in the output callback: everything is preallocated, no allocation per call.
