@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from app.protocol.endpoint import EndpointError, host_of, realtime_url
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT_S = 5.0  # `serve`: how long Ctrl+C waits for open connections to close
 NO_SETTINGS = (
     "No Azure Voice Live endpoint is configured. Set AZURE_VOICE_LIVE_ENDPOINT and AZURE_VOICE_LIVE_API_KEY "
     "(in the environment or a .env file), or pass --endpoint; or try the built-in emulator with: "
@@ -223,6 +225,14 @@ def serve(argv: Sequence[str]) -> int:
     server = EmulatorServer(host=args.host, port=args.port, api_key=args.api_key, options=options)
 
     async def main() -> None:
+        # Ctrl+C (or a SIGTERM) sets an event rather than cancelling this task through the server's
+        # internals: a CI run once saw a SIGINT here not end the process within 10 s. Installed before the
+        # endpoint is printed, so whoever reads it and signals reaches this handler.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C raises KeyboardInterrupt instead
+                loop.add_signal_handler(signum, stop.set)
         try:
             await server.start()
         except OSError as exc:
@@ -232,9 +242,12 @@ def serve(argv: Sequence[str]) -> int:
         print(f"API key: {server.api_key}    Ctrl+C stops it.", flush=True)  # noqa: T201
         print(f"Options: {options.describe()}", flush=True)  # noqa: T201
         try:
-            await server.serve_forever()
+            await stop.wait()
         finally:
-            await server.stop()
+            try:
+                await asyncio.wait_for(server.stop(), STOP_TIMEOUT_S)
+            except asyncio.TimeoutError:  # not the builtin TimeoutError before 3.11
+                _fail(f"open connections did not close within {STOP_TIMEOUT_S:g} s; stopped anyway.")
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(main())

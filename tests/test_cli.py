@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -186,16 +187,15 @@ def test_kill_9_loses_no_completed_turn(tmp_path: Path) -> None:
         app.close()
 
 
-def test_serve_prints_where_and_the_key_and_stops_on_ctrl_c() -> None:
-    import signal
-
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_serve_prints_where_and_the_key_and_stops_on_ctrl_c(signum: int) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", "0", "--api-key", "printed-key"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline() if proc.stdout else ""
         second = proc.stdout.readline() if proc.stdout else ""
         assert first.startswith("Voice Live emulator on http://127.0.0.1:") and "printed-key" in second
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         assert proc.wait(timeout=10) == 0
         assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
     finally:
