@@ -209,6 +209,9 @@ async def test_the_keys_of_the_other_turn_mode_say_why_they_do_nothing(tmp_path:
         assert "space" not in keys and "right_square_bracket" in keys  # the footer offers what works now
         await pilot.press("space")
         await wait_for(lambda: any("Push-to-talk is off" in t for t in notices_text(app)), timeout=5)
+        await pilot.press("space", "space")  # again and again: counted on its line, not stacked
+        await wait_for(lambda: any(t.endswith("×3") for t in notices_text(app)), timeout=5)
+        assert sum("Push-to-talk is off" in t for t in notices_text(app)) == 1
         assert "input_audio_buffer.clear" not in [e["type"] for e in emulator.sessions[-1].received]
         app.main.use_turn_detection(None)  # push-to-talk on, as from a preset
         await wait_for(lambda: app.main.push_to_talk and not app.main.status.pending, timeout=5)

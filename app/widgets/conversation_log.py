@@ -106,6 +106,13 @@ class ConversationLog(VerticalScroll):
         return None
 
     async def add_notice(self, text: str, level: str = "information") -> None:
+        """A notice; the same one again right after it (a key pressed twice, a device reopened) is counted
+        on its line ("×N") rather than stacked."""
+        last = self.children[-1] if self.children else None
+        if isinstance(last, NoticeLine) and last.base_text == text and last.level == level:
+            last.repeats += 1
+            last.update(f"{text} ×{last.repeats}")
+            return
         self._last_notice = NoticeLine(text, level=level)
         await self._add(self._last_notice)
 

@@ -132,3 +132,5 @@ class NoticeLine(Static):
     def __init__(self, text: str, *, level: str = "information") -> None:
         super().__init__(text, markup=False, classes=f"notice -{level}")
         self.base_text = text
+        self.level = level
+        self.repeats = 1  # times it was said in a row (shown as "×N" from the second)
