@@ -126,8 +126,7 @@ class ToolDispatch:
         except te.ItemError as exc:
             return [Say(f"The service sent a {exc}; it is ignored.", "warning")]
         response_id = event.response_id if isinstance(event, (ev.OutputItemAdded, ev.OutputItemDone)) else None
-        known = isinstance(item, te.FunctionCallItem) and (item.call_id in self.states or item.call_id in self._ended)
-        if isinstance(item, te.FunctionCallItem) and not known:
+        if isinstance(item, te.FunctionCallItem) and not (item.call_id in self.states or item.call_id in self._ended):
             self.states[item.call_id] = ToolCallState(item.call_id, item.name, item.arguments, item_id=item.id,
                                                       response_id=response_id)
             return [Show(self.states[item.call_id])]

@@ -110,8 +110,7 @@ class ConversationLog(VerticalScroll):
         on its line ("×N") rather than stacked."""
         last = self.children[-1] if self.children else None
         if isinstance(last, NoticeLine) and last.base_text == text and last.level == level:
-            last.repeats += 1
-            last.update(f"{text} ×{last.repeats}")
+            last.count(last.repeats + 1)
             return
         self._last_notice = NoticeLine(text, level=level)
         await self._add(self._last_notice)
@@ -120,10 +119,10 @@ class ConversationLog(VerticalScroll):
         """The same notice again: count it on its line ("×N") instead of adding another one."""
         last = self._last_notice
         if last is not None and last.is_attached and last.base_text == text:
-            last.update(f"{text} ×{repeats}")
+            last.count(repeats)
         else:
             line = NoticeLine(text, level=level)
-            line.update(f"{text} ×{repeats}")
+            line.count(repeats)
             self._last_notice = line
             await self._add(line)
 

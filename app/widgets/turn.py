@@ -134,3 +134,8 @@ class NoticeLine(Static):
         self.base_text = text
         self.level = level
         self.repeats = 1  # times it was said in a row (shown as "×N" from the second)
+
+    def count(self, repeats: int) -> None:
+        """Said `repeats` times: one line with its count, not a line each."""
+        self.repeats = repeats
+        self.update(f"{self.base_text} ×{repeats}")
