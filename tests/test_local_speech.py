@@ -193,3 +193,14 @@ def test_a_noise_after_digital_silence_is_learned_within_two_seconds() -> None:
     (_, fan_start), (_, fan_stop), (_, speech_start) = events[:3]
     assert 0.5 <= fan_start <= 0.52 and fan_stop < 2.5  # learned within ~1.5 s of starting
     assert 4.0 <= speech_start <= 4.01
+
+
+def test_speech_out_of_digital_silence_is_not_taken_for_the_rooms_floor() -> None:
+    """A gated or noise-suppressing microphone (or the virtual devices) delivers exact zeros between words.
+    Wherever the word starts against the floor's 100 ms slots, its onset is heard within 10 ms: the first
+    slot holding the word must not make the word the room's noise (it hid onsets for 25–55 ms)."""
+    for lead_ms in range(500, 600, 5):
+        silence = np.zeros(ms_to_frames(lead_ms), dtype=np.int16)
+        _, events = run(np.zeros(0, dtype=np.int16), np.concatenate([silence, _tone(0.3, -30.0), silence]))
+        starts = [at for kind, at in events if kind == "start"]
+        assert starts and lead_ms / 1000 - 0.001 <= starts[0] <= lead_ms / 1000 + 0.01, (lead_ms, events)

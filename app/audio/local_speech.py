@@ -14,10 +14,13 @@ loudest reference of the last 250 ms, which never ducks on echo but needs speech
 The absolute level is low (−45 dBFS over 5 ms, where a spoken onset's first samples cross −40 dBFS
 peak) so the duck comes early in the word, not 15–25 ms into it as at −35 dBFS: measured in the whole-app
 benchmark, that wait was half the duck's latency. A room's steady noise must not count: a bin must also
-be `floor_margin_db` above the microphone's noise floor, the quietest 5 ms of the last 1.5 s (digital
-silence aside, so a muted or just-opened stream does not pull it to nothing), so a fan is learned and
-speech is judged above it. Speech has pauses, so it never becomes its own floor; a noise that starts
-later (or is there when the stream opens) may count as speech for up to 1.5 s, one duck at most.
+be `floor_margin_db` above the microphone's noise floor, the quietest 5 ms of the last 1.5 s, so a fan is
+learned and speech is judged above it. Speech has pauses, so it never becomes its own floor. Digital
+silence (a noise-suppressing or gated microphone between words, a muted or just-opened stream, the
+virtual devices) is a floor of nothing: when it was left out, the first 100 ms slot after silence took
+the word's own onset as the room, so the rest of the onset fell under it and the duck came 25–55 ms late
+(measured: 3 of 90 whole-app ducks). So a noise that starts after silence (or is there when the stream
+opens) may count as speech for up to 1.5 s, one duck at most.
 
 An onset is two loud 5 ms bins in a row (a click is not speech); the end is `hangover_s` without one.
 Both classes run on the audio threads: preallocated arrays, plain floats, no locks.
@@ -42,7 +45,6 @@ _DELAY_SLACK_BINS = 4
 _FULL_SCALE_SQ = 32768.0 * 32768.0
 _FLOOR_SLOT_BINS = 20  # the noise floor is the quietest bin of each 100 ms ...
 _FLOOR_SLOTS = 15  # ... over the last 1.5 s
-_SILENT_ENERGY = 1.0  # bins quieter than one LSB (−90 dBFS) are digital silence, not the room
 
 
 @dataclass(frozen=True)
@@ -180,13 +182,13 @@ class SpeechDetector:
 
     def _follow_floor(self, energy: float) -> None:
         """One bin into the floor's 100 ms minima; every 100 ms the floor becomes the least of the last 1.5 s."""
-        if _SILENT_ENERGY <= energy < self._slot_min[self._slot]:
+        if energy < self._slot_min[self._slot]:
             self._slot_min[self._slot] = energy
         self._slot_bins += 1
         if self._slot_bins == _FLOOR_SLOT_BINS:
             self._slot_bins = 0
             quietest = min(self._slot_min)
-            self.noise_floor = quietest if quietest < math.inf else 0.0  # only digital silence: no floor
+            self.noise_floor = quietest
             self._slot = (self._slot + 1) % _FLOOR_SLOTS
             self._slot_min[self._slot] = math.inf
 
