@@ -8,9 +8,11 @@ against when the speech reached the microphone (a recording of `vmicsink.monitor
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.audio import SAMPLE_RATE
 from app.audio.engine import AudioEngine
@@ -66,7 +68,8 @@ async def test_speech_over_a_reply_lowers_it_20_db_within_60_ms(audio_devices: N
 
 
 async def test_a_cough_without_confirmation_ducks_then_restores_and_the_reply_is_heard_in_full(
-        audio_devices: None, tmp_path: Path) -> None:
+        audio_devices: None, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="app.audio.engine")
     speaker = TimedRecorder()
     await speaker.wait_started()
     engine = AudioEngine(jitter_ms=80)
@@ -82,6 +85,7 @@ async def test_a_cough_without_confirmation_ducks_then_restores_and_the_reply_is
         await asyncio.sleep(0.2)
     played = speaker.stop().samples
     assert engine.ducker.ducks == 1 and engine.ducker.restores == 1 and rig.speech[0].ducked
+    assert len([r for r in caplog.records if r.getMessage().startswith("duck: speech onset")]) == 1  # traceable
     lag = locate(reply, played)
     cut = exact_prefix(reply, played, lag)  # full volume until the duck
     resumed = lag + cut + int(np.flatnonzero(played[lag + cut :])[0])

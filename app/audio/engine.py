@@ -106,6 +106,7 @@ class AudioEngine:
         self._output_done_at = 0.0  # when the last output callback returned (a drop waits for a running one)
         self._lead_in = 0  # frames of silence still to play first on a fresh output stream
         self._queue_frames = 0  # the output device's queue (its latency), in frames
+        self._duck_heard = (0.0, 0.0)  # the last duck: speech onset at the microphone, the callback's decision
 
     @property
     def active(self) -> bool:
@@ -247,6 +248,10 @@ class AudioEngine:
         self._callback_dropped_at = None
         self._threads["output"] = 0  # the restarted stream's thread may reuse the old thread's id
         self.playback.device_dropped(at, replay=replay and self.ducker.ducked)
+        if replay:  # one line per duck, to line up with a recording when a duck seems slow
+            onset, decided = self._duck_heard
+            log.info("duck: speech onset at %.3f; decided %.1f ms after it, the device queue dropped %.1f ms "
+                     "after it", onset, (decided - onset) * 1000, (at - onset) * 1000)
 
     # ------------------------------------------------------------------ audio threads
     def _on_finished(self, kind: str) -> None:
@@ -314,6 +319,7 @@ class AudioEngine:
         during = now < self.reference.last_audio_at + PLAYING_HOLD_S
         if kind == "start" and during and self.barge_in_mode != "service" and not self.muted:
             self.ducker.duck(now)
+            self._duck_heard = (self.detector.onset_at, now)  # one tuple: the worker reads both or neither
             self._replay_pending = True
             self._request_drop()
         at = self.detector.onset_at if kind == "start" else self.detector.last_voice_at
