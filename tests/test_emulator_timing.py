@@ -105,8 +105,9 @@ async def test_a_jitter_seed_gives_every_reply_the_same_offsets() -> None:
         return [(b - a) * 1000 for a, b in itertools.pairwise(times)]
 
     first, again, other = await departures(7), await departures(7), await departures(8)
-    assert np.median(np.abs(np.subtract(first, again))) < 5, (first, again)  # the loop's own noise
-    assert np.median(np.abs(np.subtract(first, other))) > 5, (first, other)  # ±30 ms apart
+    same = float(np.median(np.abs(np.subtract(first, again))))  # the loops' own noise (a few ms; 7 on a busy CPU)
+    apart = float(np.median(np.abs(np.subtract(first, other))))  # two draws of ±30 ms: ~15-20 ms
+    assert same < apart / 2, (same, apart, first, again, other)
 
 
 async def test_speed_and_chunking_can_change_while_connected(emulator: EmulatorServer) -> None:
