@@ -107,6 +107,7 @@ class AudioEngine:
         self._lead_in = 0  # frames of silence still to play first on a fresh output stream
         self._queue_frames = 0  # the output device's queue (its latency), in frames
         self._duck_heard = (0.0, 0.0)  # the last duck: speech onset at the microphone, the callback's decision
+        self._duck_dropped: tuple[float, float, float] | None = None  # ... and its drop, to log (worker only)
 
     @property
     def active(self) -> bool:
@@ -236,6 +237,11 @@ class AudioEngine:
             self.failure = f"The output audio device stopped ({exc})."
         finally:
             self._restarting = False
+        duck, self._duck_dropped = self._duck_dropped, None
+        if duck is not None:  # said once the stream runs again: writing the log must not hold the restart
+            onset, decided, dropped = duck
+            log.info("duck: speech onset at %.3f; decided %.1f ms after it, the device queue dropped %.1f ms "
+                     "after it", onset, (decided - onset) * 1000, (dropped - onset) * 1000)
 
     def _dropped(self, called_at: float) -> None:
         """The queue was dropped: when the abort was called, or when a callback it had to wait for ended,
@@ -248,10 +254,8 @@ class AudioEngine:
         self._callback_dropped_at = None
         self._threads["output"] = 0  # the restarted stream's thread may reuse the old thread's id
         self.playback.device_dropped(at, replay=replay and self.ducker.ducked)
-        if replay:  # one line per duck, to line up with a recording when a duck seems slow
-            onset, decided = self._duck_heard
-            log.info("duck: speech onset at %.3f; decided %.1f ms after it, the device queue dropped %.1f ms "
-                     "after it", onset, (decided - onset) * 1000, (at - onset) * 1000)
+        if replay:  # one log line per duck, to line up with a recording when a duck seems slow
+            self._duck_dropped = (*self._duck_heard, at)
 
     # ------------------------------------------------------------------ audio threads
     def _on_finished(self, kind: str) -> None:
